@@ -1,0 +1,1 @@
+"""The cards (components) that plug into the board, one package each."""

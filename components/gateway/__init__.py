@@ -1,0 +1,113 @@
+"""The `gateway` card: the board's HTTP face, a Falcon app under gunicorn.
+
+`mobo run gateway` is gunicorn's master process (supervised); its workers each build the
+app with `create_app`. The master reports the card ready once `/health` answers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.request
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from mobo.contract import Board, Card, Check
+from mobo.kernel.config import Config
+from mobo.kernel.supervisor import port_free
+
+PROBE_TIMEOUT_S = 2.0
+READY_TIMEOUT_S = 30.0
+
+
+def base_url(config: Config) -> str:
+    host = config.gateway.host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
+    return f"http://{shown}:{config.gateway.port}"
+
+
+def probe(config: Config, timeout: float = PROBE_TIMEOUT_S) -> Check:
+    """GET /health once; return the outcome with its latency."""
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(base_url(config) + "/health", timeout=timeout) as resp:  # noqa: S310
+            ok = resp.status == 200
+            detail = f"HTTP {resp.status}"
+    except OSError as exc:
+        ok, detail = False, str(exc)
+    return Check("gateway", ok, detail, ms=(time.perf_counter() - start) * 1000)
+
+
+class GatewayApplication(BaseApplication):
+    """gunicorn, configured from the board's config instead of a command line."""
+
+    def __init__(self, board: Board) -> None:
+        self.board = board
+        super().__init__()
+
+    def load_config(self) -> None:
+        gw = self.board.config.gateway
+        settings: dict[str, Any] = {
+            "bind": [f"{gw.host}:{gw.port}"],
+            "workers": gw.workers,
+            "threads": gw.threads,
+            "worker_class": "gthread" if gw.threads > 1 else "sync",
+            "reuse_port": True,
+            "proc_name": f"mobo-gateway[{self.board.config.board.id}]",
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": self.board.config.log.level,
+            "graceful_timeout": 10,
+            "when_ready": self._when_ready,
+        }
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from components.gateway.app import Services, create_app
+        from mobo.kernel.registry import Registry
+
+        board = self.board
+        services = Services(board.redis_url, board.keys, Registry.discover().names)
+        return create_app(board.config, services)
+
+    def _when_ready(self, server: Any) -> None:
+        threading.Thread(target=self._report_ready, name="gateway-ready", daemon=True).start()
+
+    def _report_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if probe(self.board.config, timeout=0.5).ok:
+                self.board.ready(url=base_url(self.board.config))
+                return
+            time.sleep(0.02)
+        self.board.log.error("gateway did not answer /health within %ss", READY_TIMEOUT_S)
+
+
+class GatewayCard(Card):
+    name = "gateway"
+
+    def url(self, config: Config) -> str:
+        return base_url(config)
+
+    def preflight(self, config: Config) -> list[Check]:
+        gw = config.gateway
+        free = port_free(gw.host, gw.port)
+        return [Check(f"port {gw.host}:{gw.port} free", free,
+                      "" if free else "something already listens there",
+                      hint="stop it, or set [gateway] port in mobo.toml "
+                           "(or MOBO_GATEWAY_PORT)")]
+
+    def health(self, board: Board) -> Check:
+        return probe(board.config)
+
+    def run(self, board: Board) -> None:
+        try:
+            GatewayApplication(board).run()
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                raise RuntimeError(f"gunicorn exited with code {exc.code}") from None
+
+
+CARD = GatewayCard()

@@ -1,0 +1,96 @@
+"""The gateway's Falcon app: `create_app(config, services)`, thin resources."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+
+import falcon
+import redis
+
+from components.gateway import errors
+from mobo import __version__
+from mobo.kernel.config import Config
+from mobo.kernel.keys import Keys
+from mobo.kernel.redisconn import connect, read_cards
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What the gateway's resources need, built once per worker process."""
+
+    redis_url: str
+    keys: Keys
+    cards: list[str]
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return connect(self.redis_url, timeout=1.0)
+
+
+class HealthResource:
+    """`GET /health`: the process serves; the bus is reported, never fatal."""
+
+    def __init__(self, config: Config, services: Services) -> None:
+        self._board = config.board.id
+        self._services = services
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            self._services.redis.ping()
+            bus = "ok"
+        except redis.RedisError:
+            bus = "unreachable"
+        resp.media = {"status": "ok" if bus == "ok" else "degraded", "board": self._board,
+                      "version": __version__, "bus": bus}
+
+
+class StatusResource:
+    """`GET /v1/status`: the cards as they report themselves (service role only)."""
+
+    def __init__(self, config: Config, services: Services) -> None:
+        self._config = config
+        self._services = services
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        require_service_role(req, self._config)
+        try:
+            cards = read_cards(self._services.redis, self._services.keys, self._services.cards)
+        except redis.RedisError as exc:
+            raise errors.ApiError(falcon.HTTP_503, "MOBO503", "the bus (Redis) is unreachable",
+                                  details=str(exc), hint="run `mobo status` on the board") \
+                from None
+        resp.media = {"board": {"id": self._config.board.id, "name": self._config.board.name,
+                                "version": __version__},
+                      "cards": [{"name": name, **fields} for name, fields in cards.items()]}
+
+
+def presented_key(req: falcon.Request) -> str | None:
+    """Return the key sent as `apikey` or `Authorization: Bearer` (never a query string)."""
+    auth = req.get_header("Authorization") or ""
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return req.get_header("apikey")
+
+
+def require_service_role(req: falcon.Request, config: Config) -> None:
+    """Refuse the request unless it carries the board's service_role key."""
+    key = presented_key(req)
+    expected = config.secrets.service_role_key
+    if not key or not expected or not hmac.compare_digest(key, expected):
+        raise errors.ApiError(falcon.HTTP_401, "PGRST301", "service_role key required",
+                              hint="send the key from `mobo keys:list` as the apikey header",
+                              headers={"WWW-Authenticate": "Bearer"})
+
+
+def create_app(config: Config, services: Services) -> falcon.App:
+    """Build the gateway app for one worker process."""
+    app = falcon.App()
+    errors.install(app)
+    app.add_route("/health", HealthResource(config, services))
+    app.add_route("/v1/status", StatusResource(config, services))
+    return app

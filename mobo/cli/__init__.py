@@ -1,0 +1,45 @@
+"""The `mobo` command: a click group; each module below adds its commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mobo import __version__
+from mobo.exceptions import MoboError
+
+
+class MoboGroup(click.Group):
+    """Turns any MoboError into one line with a hint and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MoboError as exc:
+            from mobo.cli import render
+
+            render.error(str(exc), exc.hint)
+            raise SystemExit(1) from None
+
+
+@click.group(cls=MoboGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mobo")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="MOBO_HOME",
+              help="The board's home (default: $MOBO_HOME, else the current directory).")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None) -> None:
+    """MagFlock's motherboard: boot, watch and drive a board of cards."""
+    ctx.obj = home.resolve() if home else None
+
+
+def _register() -> None:
+    from mobo.cli import board, cards, observe
+
+    for module in (board, cards, observe):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()

@@ -1,0 +1,57 @@
+"""Every tunable of the board as a named constant with its unit.
+
+Values here are defaults; `mobo.toml` and `MOBO_<SECTION>_<KEY>` override the ones
+that appear in the config schema (`mobo.kernel.config.SCHEMA`).
+"""
+
+from __future__ import annotations
+
+CONFIG_FILE = "mobo.toml"
+HOME_ENV = "MOBO_HOME"
+ENV_PREFIX = "MOBO_"
+STATE_DIR = ".mobo"  # below the board's home: run/, logs/, programs/, state
+SECRETS_FILE = "secrets.toml"  # below STATE_DIR, mode 0600
+SECRET_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+# Redis / bus
+REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_CONNECT_TIMEOUT_S = 1.0
+REDIS_SOCKET_TIMEOUT_S = 5.0
+BUS_HISTORY_MAXLEN = 10_000  # events kept in the capped history stream
+BUS_HANDLER_TIMEOUT_S = 5.0  # a handler slower than this is logged as slow
+BUS_HANDLER_THREADS = 4  # worker threads per process that run bus handlers
+BUS_QUEUE_MAX = 10_000  # events waiting for handlers in one process before dropping
+
+# Cards and processes
+HEARTBEAT_INTERVAL_S = 5.0
+HEARTBEAT_TTL_S = 15
+NOT_READY_BACKOFF_BASE_S = 5.0  # HA's 2 ** min(tries, 4) * 5 s, plus jitter
+NOT_READY_BACKOFF_MAX_EXP = 4
+EXIT_FATAL = 78  # EX_CONFIG: supervisor is told not to restart on it
+STOP_WAIT_S = 10  # graceful stop before SIGKILL
+
+# Boot
+BOOT_CARD_TIMEOUT_S = 20.0  # how long a card may take to report healthy
+BOOT_POLL_INTERVAL_S = 0.02
+SUPERVISOR_START_TIMEOUT_S = 10.0
+
+# Gateway
+GATEWAY_HOST = "127.0.0.1"
+GATEWAY_PORT = 8000
+GATEWAY_WORKERS = 2
+GATEWAY_THREADS = 4
+
+# Worker
+WORKER_QUEUES = ("default", "backup", "sentinel")
+
+# Cache
+CACHE_TTL_S = 60
+
+# Logs
+LOG_LEVEL = "info"
+LOG_MAX_BYTES = 10 * 1024 * 1024
+LOG_BACKUPS = 5
+
+# State
+STATE_FILE = "state.json"

@@ -1,0 +1,1 @@
+"""The kernel: config, registry, bus, state, logging, cache, supervisor, boot."""

@@ -1,0 +1,55 @@
+"""Every Redis key and channel a board uses, defined once.
+
+All names start with the board's namespace (`[bus] prefix`, by default
+`mobo:<board id>`), so several boards can share one Redis without seeing each other's
+events, jobs, heartbeats or cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """The Redis names of one board."""
+
+    prefix: str
+
+    def event_channel(self, type_: str) -> str:
+        """Pub/sub channel an event of `type_` is published on."""
+        return f"{self.prefix}:evt:{type_}"
+
+    def event_pattern(self, type_pattern: str = "*") -> str:
+        """PSUBSCRIBE pattern for event types matching a glob (`component.*`)."""
+        return f"{self.prefix}:evt:{type_pattern}"
+
+    @property
+    def history(self) -> str:
+        """Capped stream (XADD MAXLEN ~) of recent events, for replay and tail."""
+        return f"{self.prefix}:history"
+
+    def card(self, name: str) -> str:
+        """Hash with a card's reported state: state, pid, started, health, url, detail."""
+        return f"{self.prefix}:card:{name}"
+
+    def heartbeat(self, name: str) -> str:
+        """Key a running card refreshes with a TTL; its absence means the card is silent."""
+        return f"{self.prefix}:hb:{name}"
+
+    def command(self, card: str) -> str:
+        """Pub/sub channel a card listens on for commands (reload, stop)."""
+        return f"{self.prefix}:cmd:{card}"
+
+    def cache(self, key: str) -> str:
+        """A cache entry."""
+        return f"{self.prefix}:cache:{key}"
+
+    @property
+    def system(self) -> str:
+        """Hash with the board's state: state, booted_at, ready_ms."""
+        return f"{self.prefix}:system"
+
+    def queue(self, name: str) -> str:
+        """RQ queue name (RQ adds its own `rq:queue:` in front)."""
+        return f"{self.prefix}:{name}"

@@ -1,0 +1,65 @@
+"""Connecting to the bus's Redis, and the card hash every card reports into."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+from mobo import defaults
+from mobo.exceptions import BusUnavailable
+from mobo.kernel.keys import Keys
+
+
+def connect(url: str, *, timeout: float = defaults.REDIS_SOCKET_TIMEOUT_S) -> redis.Redis:
+    """Return a client for `url` (redis://, rediss:// or unix://); nothing is sent yet."""
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=defaults.REDIS_CONNECT_TIMEOUT_S,
+        socket_timeout=timeout,
+        health_check_interval=30,
+    )
+
+
+def ping(url: str, *, timeout: float = defaults.REDIS_CONNECT_TIMEOUT_S) -> None:
+    """Raise BusUnavailable unless the Redis at `url` answers PING."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        raise BusUnavailable(f"Redis at {redact_url(url)} does not answer: {exc}") from None
+    finally:
+        client.close()
+
+
+def redact_url(url: str) -> str:
+    """Hide a password in a Redis URL so it can be shown or logged."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+
+
+def report_card(client: redis.Redis, keys: Keys, card: str, **fields: str) -> None:
+    """Write a card's reported fields and refresh its heartbeat, in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    pipe.hset(keys.card(card), mapping={**fields, "updated": f"{time.time():.3f}"})
+    pipe.set(keys.heartbeat(card), "1", ex=defaults.HEARTBEAT_TTL_S)
+    pipe.execute()
+
+
+def read_cards(client: redis.Redis, keys: Keys, names: list[str]) -> dict[str, dict[str, str]]:
+    """Return each card's reported hash, with `alive` from its heartbeat."""
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.hgetall(keys.card(name))
+        pipe.exists(keys.heartbeat(name))
+    out = pipe.execute()
+    cards = {}
+    for i, name in enumerate(names):
+        raw = {k.decode(): v.decode() for k, v in out[2 * i].items()}
+        raw["alive"] = "1" if out[2 * i + 1] else "0"
+        cards[name] = raw
+    return cards

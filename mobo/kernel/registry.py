@@ -1,0 +1,105 @@
+"""Device manager: the cards present, and their dependency graph."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from mobo.contract import Card
+from mobo.exceptions import CircularDependency, ComponentNotFound, ManifestError
+from mobo.manifest import Manifest, load_manifest
+
+COMPONENTS_DIR = Path(__file__).resolve().parents[2] / "components"
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """The manifests of every card found, by name."""
+
+    manifests: dict[str, Manifest]
+
+    @classmethod
+    def discover(cls, root: Path = COMPONENTS_DIR) -> Registry:
+        """Load every `components/<card>/manifest.toml` below `root`."""
+        found = {}
+        for path in sorted(root.glob("*/manifest.toml")):
+            manifest = load_manifest(path)
+            found[manifest.name] = manifest
+        return cls(found)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.manifests)
+
+    def get(self, name: str) -> Manifest:
+        """Return a card's manifest; raise ComponentNotFound naming the known cards."""
+        try:
+            return self.manifests[name]
+        except KeyError:
+            raise ComponentNotFound(
+                f"no card named {name!r}", hint=f"known cards: {', '.join(self.names)}"
+            ) from None
+
+    def order(self, names: list[str] | None = None) -> list[str]:
+        """Return `names` (default: all) and their dependencies in boot order."""
+        return [name for layer in self.layers(names) for name in layer]
+
+    def layers(self, names: list[str] | None = None) -> list[list[str]]:
+        """Group the boot order into layers whose cards may start together."""
+        needed = self._closure(names if names is not None else self.names)
+        remaining = {n: set(self.manifests[n].depends_on) for n in needed}
+        layers: list[list[str]] = []
+        while remaining:
+            ready = sorted(n for n, deps in remaining.items() if not deps)
+            if not ready:
+                raise CircularDependency(
+                    f"cards depend on each other in a cycle: {self._cycle(remaining)}",
+                    hint="remove one of these depends_on entries",
+                )
+            layers.append(ready)
+            for name in ready:
+                del remaining[name]
+            for deps in remaining.values():
+                deps.difference_update(ready)
+        return layers
+
+    def dependents(self, name: str, among: list[str] | None = None) -> list[str]:
+        """Return the cards (among `among`, default all) that depend on `name`, directly or not."""
+        pool = among if among is not None else self.names
+        return sorted(n for n in pool if n != name and name in self._closure([n]))
+
+    def load(self, name: str) -> Card:
+        """Import a card's module and return its Component instance (`CARD`)."""
+        manifest = self.get(name)
+        module = importlib.import_module(manifest.module)
+        card = getattr(module, "CARD", None)
+        if card is None:
+            raise ManifestError(f"{manifest.path}/__init__.py defines no `CARD`")
+        return card
+
+    def _closure(self, names: list[str]) -> set[str]:
+        seen: set[str] = set()
+        stack = [(n, None) for n in names]
+        while stack:
+            name, wanted_by = stack.pop()
+            if name in seen:
+                continue
+            if name not in self.manifests:
+                by = f" (wanted by {wanted_by!r})" if wanted_by else ""
+                raise ComponentNotFound(
+                    f"no card named {name!r}{by}", hint=f"known cards: {', '.join(self.names)}"
+                )
+            seen.add(name)
+            stack.extend((dep, name) for dep in self.manifests[name].depends_on)
+        return seen
+
+    def _cycle(self, remaining: dict[str, set[str]]) -> str:
+        """Walk unresolved edges from any node until a node repeats; return the loop."""
+        path = [min(remaining)]
+        while True:
+            nxt = min(d for d in remaining[path[-1]] if d in remaining)
+            if nxt in path:
+                loop = path[path.index(nxt):] + [nxt]
+                return " -> ".join(loop)
+            path.append(nxt)

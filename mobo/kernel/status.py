@@ -1,0 +1,145 @@
+"""What `mobo status` shows: every card's state, pid, uptime, memory, health and URL.
+
+Sources, best first: supervisord (process state and pid), the cards' own reports in Redis
+(health, URL, detail), psutil (memory of the process tree), and the board's state file when
+the rest is down.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import psutil
+import redis
+
+from mobo import defaults
+from mobo.exceptions import MoboError
+from mobo.kernel import supervisor as sv
+from mobo.kernel.config import Config
+from mobo.kernel.keys import Keys
+from mobo.kernel.redisconn import connect, read_cards
+from mobo.kernel.registry import Registry
+from mobo.kernel.state import StateStore
+from mobo.states import SUPERVISOR_STATES, CardState, Health, SystemState
+
+
+@dataclass(frozen=True, slots=True)
+class CardStatus:
+    name: str
+    plugged: bool
+    state: str
+    pid: int | None
+    uptime_s: float | None
+    memory_mb: float | None
+    health: str
+    url: str | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class BoardStatus:
+    board: dict[str, Any]
+    cards: list[CardStatus]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"board": self.board, "cards": [asdict(c) for c in self.cards]}
+
+
+def card_urls(config: Config) -> dict[str, str]:
+    """Return the URL each plugged card serves."""
+    registry = Registry.discover()
+    urls = {}
+    for name in registry.names:
+        if name in config.cards.unplugged:
+            continue
+        url = registry.load(name).url(config)
+        if url:
+            urls[name] = url
+    return urls
+
+
+def board_redis_url(config: Config) -> str:
+    """Return the Redis the running board uses (as recorded at boot)."""
+    if config.redis.url:
+        return config.redis.url
+    recorded = state_store(config).load().get("system", {}).get("redis_url")
+    return recorded or defaults.REDIS_URL
+
+
+def state_store(config: Config) -> StateStore:
+    return StateStore(config.state_dir / defaults.STATE_FILE)
+
+
+def collect(config: Config) -> BoardStatus:
+    """Gather the status of every card the registry knows."""
+    registry = Registry.discover()
+    supervisor = sv.Supervisor(config)
+    running = supervisor.is_running()
+    procs = supervisor.processes() if running else {}
+    reports = _reports(config, registry.names) if running else {}
+    urls = card_urls(config)
+    system = state_store(config).load().get("system", {})
+    started = system.get("cards", []) if running else None
+    cards = [_card(config, n, procs.get(n), reports.get(n, {}), urls.get(n), started)
+             for n in registry.names]
+    board = {"id": config.board.id, "name": config.board.name, "home": str(config.home),
+             "state": _system_state(running, cards), "supervisord_pid":
+             supervisor.daemon_pid() if running else None,
+             "redis_url": system.get("redis_url") if running else None}
+    return BoardStatus(board, cards)
+
+
+def _reports(config: Config, names: list[str]) -> dict[str, dict[str, str]]:
+    try:
+        client = connect(board_redis_url(config), timeout=1.0)
+        return read_cards(client, Keys(config.namespace), names)
+    except (redis.RedisError, MoboError):
+        return {}
+
+
+def _card(config: Config, name: str, proc: dict[str, Any] | None, report: dict[str, str],
+          url: str | None, started: list[str] | None) -> CardStatus:
+    plugged = name not in config.cards.unplugged
+    if proc is None:
+        if not plugged:
+            state, detail = CardState.UNPLUGGED, "unplugged"
+        elif started is not None and name not in started:
+            state, detail = CardState.IDLE, "not needed on this board"
+        else:
+            state, detail = CardState.STOPPED, "board is off" if started is None else "stopped"
+        return CardStatus(name, plugged, state, None, None, None, Health.UNKNOWN, None, detail)
+    state = SUPERVISOR_STATES.get(proc["statename"], CardState.UNKNOWN)
+    if state == CardState.RUNNING and report.get("state") == CardState.NOT_READY:
+        state = CardState.NOT_READY
+    pid = proc["pid"] or None
+    alive = state == CardState.RUNNING and report.get("alive") == "1"
+    health = report.get("health", Health.UNKNOWN) if alive else Health.UNKNOWN
+    if state == CardState.RUNNING and report.get("alive") == "0" and report:
+        health = Health.DEGRADED
+    return CardStatus(name, plugged, state, pid,
+                      time.time() - proc["start"] if pid else None, _memory_mb(pid), health,
+                      report.get("url") or url if pid else None,
+                      report.get("detail") or proc.get("description", ""))
+
+
+def _memory_mb(pid: int | None) -> float | None:
+    """Resident memory of a process and its children, in MB."""
+    if not pid:
+        return None
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+        return round(sum(p.memory_info().rss for p in procs) / 1_048_576, 1)
+    except psutil.Error:
+        return None
+
+
+def _system_state(running: bool, cards: list[CardStatus]) -> str:
+    if not running:
+        return SystemState.OFF
+    loaded = [c for c in cards if c.state not in (CardState.UNPLUGGED, CardState.IDLE)]
+    if all(c.state == CardState.RUNNING for c in loaded):
+        return SystemState.READY
+    return SystemState.DEGRADED

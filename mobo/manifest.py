@@ -1,0 +1,102 @@
+"""Card manifests: `components/<card>/manifest.toml`, loaded and validated.
+
+    name = "gateway"
+    version = "0.1.0"
+    description = "REST gateway: Falcon under gunicorn"
+    depends_on = ["redis"]
+
+    [provides]
+    program = true                 # a supervised process: `mobo run gateway`
+    routes = ["/health"]           # HTTP routes mounted into the gateway
+    bus_handlers = []              # event patterns the card subscribes to
+    jobs = []                      # RQ job functions (dotted paths)
+    cli = []                       # extra `mobo` commands (dotted paths to click commands)
+    health_checks = ["http"]       # names of the card's health checks
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mobo.exceptions import ManifestError
+
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+PROVIDES = ("program", "routes", "bus_handlers", "jobs", "cli", "health_checks")
+
+
+@dataclass(frozen=True, slots=True)
+class Provides:
+    program: bool = False
+    routes: tuple[str, ...] = ()
+    bus_handlers: tuple[str, ...] = ()
+    jobs: tuple[str, ...] = ()
+    cli: tuple[str, ...] = ()
+    health_checks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    name: str
+    version: str
+    description: str
+    depends_on: tuple[str, ...]
+    provides: Provides
+    path: Path  # the card's folder
+
+    @property
+    def module(self) -> str:
+        """The dotted module that holds the card's Component class (`CARD`)."""
+        return f"components.{self.name}"
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Load and validate one manifest file; raise ManifestError naming the file and key."""
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot read manifest: {exc}") from None
+    name = _string(raw, "name", path)
+    if not NAME.match(name):
+        raise ManifestError(f"{path}: name {name!r} must be lowercase letters, digits, _")
+    if name != path.parent.name:
+        raise ManifestError(f"{path}: name {name!r} must match its folder {path.parent.name!r}")
+    return Manifest(
+        name=name,
+        version=_string(raw, "version", path),
+        description=str(raw.get("description", "")),
+        depends_on=_strings(raw, "depends_on", path),
+        provides=_provides(raw.get("provides", {}), path),
+        path=path.parent,
+    )
+
+
+def _string(raw: dict[str, Any], key: str, path: Path) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value:
+        raise ManifestError(f"{path}: `{key}` must be a non-empty string")
+    return value
+
+
+def _strings(raw: dict[str, Any], key: str, path: Path) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ManifestError(f"{path}: `{key}` must be a list of strings")
+    return tuple(value)
+
+
+def _provides(raw: Any, path: Path) -> Provides:
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{path}: [provides] must be a table")
+    unknown = set(raw) - set(PROVIDES)
+    if unknown:
+        raise ManifestError(f"{path}: unknown [provides] keys {sorted(unknown)}",
+                            hint=f"known: {', '.join(PROVIDES)}")
+    program = raw.get("program", False)
+    if not isinstance(program, bool):
+        raise ManifestError(f"{path}: provides.program must be true or false")
+    lists = {key: _strings(raw, key, path) for key in PROVIDES if key != "program"}
+    return Provides(program=program, **lists)

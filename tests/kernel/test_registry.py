@@ -1,0 +1,86 @@
+"""Registry: manifests, boot order, cycles and missing cards fail fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mobo.exceptions import CircularDependency, ComponentNotFound, ManifestError
+from mobo.kernel.registry import Registry
+from mobo.manifest import load_manifest
+
+
+def card(root: Path, name: str, deps: list[str] = (), extra: str = "") -> None:
+    folder = root / name
+    folder.mkdir(parents=True)
+    quoted = ", ".join(f'"{d}"' for d in deps)
+    (folder / "manifest.toml").write_text(
+        f'name = "{name}"\nversion = "1.0"\ndepends_on = [{quoted}]\n{extra}')
+
+
+def test_real_cards_boot_redis_first() -> None:
+    registry = Registry.discover()
+    assert {"redis", "gateway", "worker"} <= set(registry.names)
+    order = registry.order()
+    assert order.index("redis") < order.index("gateway")
+    assert order.index("redis") < order.index("worker")
+
+
+def test_layers_group_independent_cards(tmp_path: Path) -> None:
+    card(tmp_path, "a")
+    card(tmp_path, "b", ["a"])
+    card(tmp_path, "c", ["a"])
+    card(tmp_path, "d", ["b", "c"])
+    assert Registry.discover(tmp_path).layers() == [["a"], ["b", "c"], ["d"]]
+
+
+def test_cycle_is_named(tmp_path: Path) -> None:
+    card(tmp_path, "a", ["c"])
+    card(tmp_path, "b", ["a"])
+    card(tmp_path, "c", ["b"])
+    with pytest.raises(CircularDependency) as err:
+        Registry.discover(tmp_path).order()
+    message = str(err.value)
+    assert "a -> c -> b -> a" in message
+
+
+def test_missing_dependency_names_who_wants_it(tmp_path: Path) -> None:
+    card(tmp_path, "a", ["ghost"])
+    with pytest.raises(ComponentNotFound) as err:
+        Registry.discover(tmp_path).order()
+    assert "'ghost'" in str(err.value) and "'a'" in str(err.value)
+
+
+def test_unknown_card_lists_known_ones(tmp_path: Path) -> None:
+    card(tmp_path, "a")
+    with pytest.raises(ComponentNotFound) as err:
+        Registry.discover(tmp_path).get("nope")
+    assert "a" in err.value.hint
+
+
+def test_dependents_are_transitive(tmp_path: Path) -> None:
+    card(tmp_path, "a")
+    card(tmp_path, "b", ["a"])
+    card(tmp_path, "c", ["b"])
+    assert Registry.discover(tmp_path).dependents("a") == ["b", "c"]
+
+
+def test_manifest_name_must_match_folder(tmp_path: Path) -> None:
+    card(tmp_path, "a")
+    (tmp_path / "a" / "manifest.toml").write_text('name = "b"\nversion = "1"\n')
+    with pytest.raises(ManifestError, match="must match its folder"):
+        load_manifest(tmp_path / "a" / "manifest.toml")
+
+
+def test_manifest_unknown_provides_key(tmp_path: Path) -> None:
+    card(tmp_path, "a", extra="[provides]\nprogramme = true\n")
+    with pytest.raises(ManifestError, match="programme"):
+        load_manifest(tmp_path / "a" / "manifest.toml")
+
+
+def test_manifest_provides_is_parsed(tmp_path: Path) -> None:
+    card(tmp_path, "a", extra='[provides]\nprogram = true\nroutes = ["/x"]\n')
+    manifest = load_manifest(tmp_path / "a" / "manifest.toml")
+    assert manifest.provides.program
+    assert manifest.provides.routes == ("/x",)
