@@ -81,8 +81,14 @@ class Card:
 class Board:
     """The handle a card's process receives from `mobo run`."""
 
-    def __init__(self, config: Config, card: str, keys: Keys, redis_url: str,
-                 log: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        card: str,
+        keys: Keys,
+        redis_url: str,
+        log: logging.Logger | None = None,
+    ) -> None:
         self.config = config
         self.card = card
         self.keys = keys
@@ -122,8 +128,16 @@ class Board:
         """Publish this card's state to its Redis hash (the state of record for dashboards)."""
         from mobo.kernel.redisconn import report_card
 
-        report_card(self.redis, self.keys, self.card, state=state, health=health,
-                    pid=str(os.getpid()), started=f"{self.started_at:.3f}", **fields)
+        report_card(
+            self.redis,
+            self.keys,
+            self.card,
+            state=state,
+            health=health,
+            pid=str(os.getpid()),
+            started=f"{self.started_at:.3f}",
+            **fields,
+        )
 
     def ready(self, url: str = "", detail: str = "") -> None:
         """Tell the board this card is set up and serving."""

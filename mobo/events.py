@@ -109,8 +109,9 @@ class Event:
             source=obj["source"],
             id=obj.get("id") or uuid.uuid4().hex,
             time=obj.get("time") or now_rfc3339(),
-            context=Context(ctx.get("id") or uuid.uuid4().hex, ctx.get("parent_id"),
-                            ctx.get("actor")),
+            context=Context(
+                ctx.get("id") or uuid.uuid4().hex, ctx.get("parent_id"), ctx.get("actor")
+            ),
         )
 
 

@@ -7,7 +7,11 @@ MoboError
 ├── BusError ── BusUnavailable
 ├── SupervisorError
 ├── BootError
-└── DatastoreError ── DatastoreUnavailable, QueryError
+└── DatastoreError
+    ├── DatastoreUnavailable
+    └── QueryError ── UnknownIdentifier, UnsupportedFeature
+        └── ConstraintViolation ── UniqueViolation, ForeignKeyViolation,
+                                   NotNullViolation, CheckViolation
 
 Foreign errors (redis, supervisor's XML-RPC, drivers) are translated into these at the
 boundary of the module that talks to them; the CLI turns any `MoboError` into a one-line
@@ -77,12 +81,84 @@ class BootError(MoboError):
 
 
 class DatastoreError(MoboError):
-    """A data store failed."""
+    """A data store failed; `code` is a SQLSTATE or PostgREST code when one applies.
+
+    `message`, `details`, `hint` and `code` are the four keys of PostgREST's error body.
+    """
+
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        if code is not None:
+            self.code = code
+        self.message = message
+        self.details = details
 
 
 class DatastoreUnavailable(DatastoreError):
-    """A data store cannot be reached."""
+    """A data store cannot be reached (SQLSTATE class 08, or PGRST003 for a pool timeout)."""
+
+    code = "08006"
 
 
 class QueryError(DatastoreError):
     """A query was refused by the adapter or the engine."""
+
+
+class UnknownIdentifier(QueryError):
+    """A table (PGRST205) or column (42703) is not in the store's schema."""
+
+    code = "42703"
+
+    def __init__(self, message: str, *, identifier: str, **kwargs: str | None) -> None:
+        super().__init__(message, **kwargs)
+        self.identifier = identifier
+
+
+class UnsupportedFeature(QueryError):
+    """The engine cannot do what was asked; refused rather than approximated (0A000)."""
+
+    code = "0A000"
+
+    def __init__(self, engine: str, feature: str, **kwargs: str | None) -> None:
+        super().__init__(f"{engine} does not support {feature}", **kwargs)
+        self.engine = engine
+        self.feature = feature
+
+
+class ConstraintViolation(QueryError):
+    """A write broke an integrity constraint (SQLSTATE class 23)."""
+
+    code = "23000"
+
+
+class UniqueViolation(ConstraintViolation):
+    """A unique or primary key already holds the value (23505, HTTP 409)."""
+
+    code = "23505"
+
+
+class ForeignKeyViolation(ConstraintViolation):
+    """A foreign key has no referenced row, or a referenced row is still in use (23503)."""
+
+    code = "23503"
+
+
+class NotNullViolation(ConstraintViolation):
+    """A NOT NULL column was given no value (23502)."""
+
+    code = "23502"
+
+
+class CheckViolation(ConstraintViolation):
+    """A CHECK constraint rejected the row (23514)."""
+
+    code = "23514"

@@ -1,17 +1,17 @@
 """Card manifests: `components/<card>/manifest.toml`, loaded and validated.
 
-    name = "gateway"
-    version = "0.1.0"
-    description = "REST gateway: Falcon under gunicorn"
-    depends_on = ["redis"]
+name = "gateway"
+version = "0.1.0"
+description = "REST gateway: Falcon under gunicorn"
+depends_on = ["redis"]
 
-    [provides]
-    program = true                 # a supervised process: `mobo run gateway`
-    routes = ["/health"]           # HTTP routes mounted into the gateway
-    bus_handlers = []              # event patterns the card subscribes to
-    jobs = []                      # RQ job functions (dotted paths)
-    cli = []                       # extra `mobo` commands (dotted paths to click commands)
-    health_checks = ["http"]       # names of the card's health checks
+[provides]
+program = true                 # a supervised process: `mobo run gateway`
+routes = ["/health"]           # HTTP routes mounted into the gateway
+bus_handlers = []              # event patterns the card subscribes to
+jobs = []                      # RQ job functions (dotted paths)
+cli = []                       # extra `mobo` commands (dotted paths to click commands)
+health_checks = ["http"]       # names of the card's health checks
 """
 
 from __future__ import annotations
@@ -93,8 +93,10 @@ def _provides(raw: Any, path: Path) -> Provides:
         raise ManifestError(f"{path}: [provides] must be a table")
     unknown = set(raw) - set(PROVIDES)
     if unknown:
-        raise ManifestError(f"{path}: unknown [provides] keys {sorted(unknown)}",
-                            hint=f"known: {', '.join(PROVIDES)}")
+        raise ManifestError(
+            f"{path}: unknown [provides] keys {sorted(unknown)}",
+            hint=f"known: {', '.join(PROVIDES)}",
+        )
     program = raw.get("program", False)
     if not isinstance(program, bool):
         raise ManifestError(f"{path}: provides.program must be true or false")

@@ -46,8 +46,9 @@ def run_card(name: str) -> int:
     setup_logging(config.log_dir, name, level=config.log.level)
     board = Board(config, name, Keys(config.namespace), config.redis.url)
     _install_signals(board)
-    heartbeat = threading.Thread(target=_heartbeat, args=(board, card), daemon=True,
-                                 name="heartbeat")
+    heartbeat = threading.Thread(
+        target=_heartbeat, args=(board, card), daemon=True, name="heartbeat"
+    )
     heartbeat.start()
     return _serve(board, card)
 
@@ -64,8 +65,11 @@ def _serve(board: Board, card: Card) -> int:
             tries += 1
             LOGGER.warning("%s not ready (%s); retrying in %.1fs", board.card, exc, delay)
             _report(board, CardState.NOT_READY, detail=str(exc))
-            _emit(board, "component.not_ready", {"card": board.card, "reason": str(exc),
-                                                 "retry_in": round(delay, 1)})
+            _emit(
+                board,
+                "component.not_ready",
+                {"card": board.card, "reason": str(exc), "retry_in": round(delay, 1)},
+            )
             board.wait(delay)
         except ComponentFatal as exc:
             return _fail(board, str(exc), fatal=True)
@@ -100,12 +104,15 @@ def _heartbeat(board: Board, card: Card) -> None:
         if not board.is_ready:
             continue
         check = card.health(board)
-        _report(board, CardState.RUNNING, Health.HEALTHY if check.ok else Health.DEGRADED,
-                detail=check.detail)
+        _report(
+            board,
+            CardState.RUNNING,
+            Health.HEALTHY if check.ok else Health.DEGRADED,
+            detail=check.detail,
+        )
 
 
-def _report(board: Board, state: CardState, health: Health = Health.UNKNOWN,
-            **fields: str) -> None:
+def _report(board: Board, state: CardState, health: Health = Health.UNKNOWN, **fields: str) -> None:
     try:
         board.report(state, health, **fields)
     except (redis.RedisError, OSError) as exc:

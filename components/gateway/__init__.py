@@ -6,6 +6,8 @@ app with `create_app`. The master reports the card ready once `/health` answers.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 import urllib.request
@@ -60,6 +62,7 @@ class GatewayApplication(BaseApplication):
             "loglevel": self.board.config.log.level,
             "graceful_timeout": 10,
             "when_ready": self._when_ready,
+            "control_socket_disable": True,  # gunicorn 23+: one per home dir would clash
         }
         for key, value in settings.items():
             self.cfg.set(key, value)
@@ -94,20 +97,35 @@ class GatewayCard(Card):
     def preflight(self, config: Config) -> list[Check]:
         gw = config.gateway
         free = port_free(gw.host, gw.port)
-        return [Check(f"port {gw.host}:{gw.port} free", free,
-                      "" if free else "something already listens there",
-                      hint="stop it, or set [gateway] port in mobo.toml "
-                           "(or MOBO_GATEWAY_PORT)")]
+        return [
+            Check(
+                f"port {gw.host}:{gw.port} free",
+                free,
+                "" if free else "something already listens there",
+                hint="stop it, or set [gateway] port in mobo.toml (or MOBO_GATEWAY_PORT)",
+            )
+        ]
 
     def health(self, board: Board) -> Check:
         return probe(board.config)
 
     def run(self, board: Board) -> None:
+        master = os.getpid()
         try:
             GatewayApplication(board).run()
         except SystemExit as exc:
+            if os.getpid() != master:
+                _exit_worker(exc.code)
             if exc.code not in (0, None):
                 raise RuntimeError(f"gunicorn exited with code {exc.code}") from None
+
+
+def _exit_worker(code: object) -> None:
+    """End a forked gunicorn worker here: it must never unwind into the runner's teardown
+    (that would report the card stopped and join threads that exist only in the master)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 0)
 
 
 CARD = GatewayCard()

@@ -45,8 +45,12 @@ class HealthResource:
             bus = "ok"
         except redis.RedisError:
             bus = "unreachable"
-        resp.media = {"status": "ok" if bus == "ok" else "degraded", "board": self._board,
-                      "version": __version__, "bus": bus}
+        resp.media = {
+            "status": "ok" if bus == "ok" else "degraded",
+            "board": self._board,
+            "version": __version__,
+            "bus": bus,
+        }
 
 
 class StatusResource:
@@ -61,12 +65,21 @@ class StatusResource:
         try:
             cards = read_cards(self._services.redis, self._services.keys, self._services.cards)
         except redis.RedisError as exc:
-            raise errors.ApiError(falcon.HTTP_503, "MOBO503", "the bus (Redis) is unreachable",
-                                  details=str(exc), hint="run `mobo status` on the board") \
-                from None
-        resp.media = {"board": {"id": self._config.board.id, "name": self._config.board.name,
-                                "version": __version__},
-                      "cards": [{"name": name, **fields} for name, fields in cards.items()]}
+            raise errors.ApiError(
+                falcon.HTTP_503,
+                "MOBO503",
+                "the bus (Redis) is unreachable",
+                details=str(exc),
+                hint="run `mobo status` on the board",
+            ) from None
+        resp.media = {
+            "board": {
+                "id": self._config.board.id,
+                "name": self._config.board.name,
+                "version": __version__,
+            },
+            "cards": [{"name": name, **fields} for name, fields in cards.items()],
+        }
 
 
 def presented_key(req: falcon.Request) -> str | None:
@@ -82,9 +95,13 @@ def require_service_role(req: falcon.Request, config: Config) -> None:
     key = presented_key(req)
     expected = config.secrets.service_role_key
     if not key or not expected or not hmac.compare_digest(key, expected):
-        raise errors.ApiError(falcon.HTTP_401, "PGRST301", "service_role key required",
-                              hint="send the key from `mobo keys:list` as the apikey header",
-                              headers={"WWW-Authenticate": "Bearer"})
+        raise errors.ApiError(
+            falcon.HTTP_401,
+            "PGRST301",
+            "service_role key required",
+            hint="send the key from `mobo keys:list` as the apikey header",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 def create_app(config: Config, services: Services) -> falcon.App:

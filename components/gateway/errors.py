@@ -13,9 +13,16 @@ LOGGER = logging.getLogger(__name__)
 class ApiError(falcon.HTTPError):
     """An error with PostgREST's body; `code` is PostgREST's (PGRST…) or a SQLSTATE."""
 
-    def __init__(self, status: str, code: str, message: str, *,
-                 details: str | None = None, hint: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: str,
+        code: str,
+        message: str,
+        *,
+        details: str | None = None,
+        hint: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(status, title=message, headers=headers)
         self.body = {"code": code, "message": message, "details": details, "hint": hint}
 
@@ -32,8 +39,9 @@ def serialize(req: falcon.Request, resp: falcon.Response, exc: falcon.HTTPError)
     resp.text = json.dumps(body)
 
 
-def unexpected(req: falcon.Request, resp: falcon.Response, exc: Exception,
-               params: dict[str, object]) -> None:
+def unexpected(
+    req: falcon.Request, resp: falcon.Response, exc: Exception, params: dict[str, object]
+) -> None:
     """Log an unexpected exception once and answer a JSON 500 without internals."""
     if isinstance(exc, falcon.HTTPError):
         raise exc

@@ -29,13 +29,30 @@ def server_command(config: Config) -> list[str]:
     """Return the redis-server command line for this board's private server."""
     binary = shutil.which("redis-server")
     if binary is None:
-        raise ComponentFatal("redis-server is not installed",
-                             hint="apt-get install redis-server, or set [redis] url")
+        raise ComponentFatal(
+            "redis-server is not installed", hint="apt-get install redis-server, or set [redis] url"
+        )
     data = config.state_dir / "redis"
     data.mkdir(mode=0o700, exist_ok=True)
-    return [binary, "--port", "0", "--unixsocket", str(config.run_dir / SOCKET_NAME),
-            "--unixsocketperm", "700", "--dir", str(data), "--appendonly", "yes",
-            "--save", "", "--daemonize", "no", "--logfile", ""]
+    return [
+        binary,
+        "--port",
+        "0",
+        "--unixsocket",
+        str(config.run_dir / SOCKET_NAME),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(data),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--daemonize",
+        "no",
+        "--logfile",
+        "",
+    ]
 
 
 class RedisCard(Card):
@@ -49,8 +66,14 @@ class RedisCard(Card):
         if not self.wanted(config):
             return []
         found = shutil.which("redis-server") is not None
-        return [Check("redis-server installed", found, "" if found else "not on PATH",
-                      hint="apt-get install redis-server, or set [redis] url")]
+        return [
+            Check(
+                "redis-server installed",
+                found,
+                "" if found else "not on PATH",
+                hint="apt-get install redis-server, or set [redis] url",
+            )
+        ]
 
     def health(self, board: Board) -> Check:
         start = time.perf_counter()

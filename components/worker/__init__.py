@@ -29,8 +29,10 @@ class WorkerCard(Card):
         from mobo.kernel.redisconn import connect
 
         conn = connect(board.redis_url, timeout=None)
-        queues = [Queue(name, connection=conn)
-                  for name in queue_names(board.keys, board.config.worker.queues)]
+        queues = [
+            Queue(name, connection=conn)
+            for name in queue_names(board.keys, board.config.worker.queues)
+        ]
         name = f"{board.keys.prefix}:{socket.gethostname()}:{os.getpid()}"
         self._worker = Worker(queues, connection=conn, name=name)
         board.ready(detail=f"queues: {', '.join(board.config.worker.queues)}")

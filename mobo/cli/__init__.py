@@ -26,8 +26,12 @@ class MoboGroup(click.Group):
 
 @click.group(cls=MoboGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mobo")
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="MOBO_HOME",
-              help="The board's home (default: $MOBO_HOME, else the current directory).")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="MOBO_HOME",
+    help="The board's home (default: $MOBO_HOME, else the current directory).",
+)
 @click.pass_context
 def main(ctx: click.Context, home: Path | None) -> None:
     """MagFlock's motherboard: boot, watch and drive a board of cards."""

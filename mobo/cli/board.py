@@ -26,16 +26,20 @@ def init(ctx: click.Context, force: bool, port: int | None) -> None:
     from mobo.kernel.home import init_home
 
     result = init_home(_home(ctx), force=force, port=port)
-    render.console.print(f"[green]✓[/] board [bold]{result.board_id}[/] initialised in "
-                         f"{result.home}")
+    render.console.print(
+        f"[green]✓[/] board [bold]{result.board_id}[/] initialised in {result.home}"
+    )
     render.console.print(f"  config:  {result.config_path}")
     render.console.print(f"  secrets: {result.secrets_path} [dim](mode 0600)[/]")
     render.console.print("  next:    [bold]mobo boot[/]")
 
 
 @click.command()
-@click.option("--foreground", is_flag=True,
-              help="Stay attached: run supervisord in this process (for containers).")
+@click.option(
+    "--foreground",
+    is_flag=True,
+    help="Stay attached: run supervisord in this process (for containers).",
+)
 @click.pass_context
 def boot(ctx: click.Context, foreground: bool) -> None:
     """Boot the board: POST, then every card under supervisord, until READY."""
@@ -114,8 +118,10 @@ def keys_list(ctx: click.Context, as_json: bool) -> None:
     from mobo.cli import render
 
     secrets = load_config(_home(ctx)).secrets
-    rows = [{"name": "anon", "role": "anon", "key": secrets.anon_key},
-            {"name": "service_role", "role": "service_role", "key": secrets.service_role_key}]
+    rows = [
+        {"name": "anon", "role": "anon", "key": secrets.anon_key},
+        {"name": "service_role", "role": "service_role", "key": secrets.service_role_key},
+    ]
     if as_json:
         render.print_json(rows)
     else:

@@ -25,10 +25,17 @@ def component_list(ctx: click.Context, as_json: bool) -> None:
     config = load_config(home_from_env(ctx.obj))
     registry = Registry.discover()
     states = {c.name: c.state for c in collect(config).cards}
-    rows = [{"name": m.name, "version": m.version, "description": m.description,
-             "depends_on": list(m.depends_on), "plugged": m.name not in config.cards.unplugged,
-             "state": states.get(m.name, "unknown")}
-            for m in (registry.get(n) for n in registry.order())]
+    rows = [
+        {
+            "name": m.name,
+            "version": m.version,
+            "description": m.description,
+            "depends_on": list(m.depends_on),
+            "plugged": m.name not in config.cards.unplugged,
+            "state": states.get(m.name, "unknown"),
+        }
+        for m in (registry.get(n) for n in registry.order())
+    ]
     if as_json:
         render.print_json(rows)
     else:
@@ -56,8 +63,10 @@ def component_stop(ctx: click.Context, name: str) -> None:
     blocked = _lifecycle(ctx).stop(name)
     render.console.print(f"[green]✓[/] {name} stopped")
     if blocked:
-        render.console.print(f"[yellow]![/] {', '.join(blocked)} depend on {name} and may "
-                             "not work until it runs again")
+        render.console.print(
+            f"[yellow]![/] {', '.join(blocked)} depend on {name} and may "
+            "not work until it runs again"
+        )
 
 
 @click.command("component:restart")

@@ -11,13 +11,18 @@ from mobo.kernel.config import home_from_env, load_config
 
 @click.command("events:tail")
 @click.argument("pattern", default="*")
-@click.option("-n", "count", type=click.IntRange(0, 100_000), default=20, show_default=True,
-              help="How many past events to show.")
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(0, 100_000),
+    default=20,
+    show_default=True,
+    help="How many past events to show.",
+)
 @click.option("-f", "--follow", is_flag=True, help="Keep showing new events.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON envelope per line.")
 @click.pass_context
-def events_tail(ctx: click.Context, pattern: str, count: int, follow: bool,
-                as_json: bool) -> None:
+def events_tail(ctx: click.Context, pattern: str, count: int, follow: bool, as_json: bool) -> None:
     """Show the last events on the bus matching PATTERN (a glob: 'component.*')."""
     from mobo.cli import render
     from mobo.kernel.bus import Bus

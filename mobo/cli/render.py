@@ -16,10 +16,22 @@ from mobo.contract import Check
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
-STATE_STYLE = {"running": "green", "ready": "green", "healthy": "green", "idle": "dim",
-               "stopped": "yellow", "unplugged": "dim", "not_ready": "yellow",
-               "degraded": "yellow", "starting": "cyan", "backoff": "red", "failed": "red",
-               "critical": "red", "off": "dim", "unknown": "dim"}
+STATE_STYLE = {
+    "running": "green",
+    "ready": "green",
+    "healthy": "green",
+    "idle": "dim",
+    "stopped": "yellow",
+    "unplugged": "dim",
+    "not_ready": "yellow",
+    "degraded": "yellow",
+    "starting": "cyan",
+    "backoff": "red",
+    "failed": "red",
+    "critical": "red",
+    "off": "dim",
+    "unknown": "dim",
+}
 
 
 def styled(value: str | None) -> str:
@@ -61,8 +73,10 @@ def boot_result(result: Any) -> None:
     if result.already_running:
         console.print("[yellow]The board is already running.[/]")
     else:
-        console.print(f"[bold green]READY[/] in {result.ready_ms:.0f} ms "
-                      f"(kernel {result.kernel_ms:.0f} ms): {', '.join(result.cards)}")
+        console.print(
+            f"[bold green]READY[/] in {result.ready_ms:.0f} ms "
+            f"(kernel {result.kernel_ms:.0f} ms): {', '.join(result.cards)}"
+        )
     for name, url in result.urls.items():
         console.print(f"  {name}: [link={url}]{url}[/link]")
 
@@ -70,22 +84,34 @@ def boot_result(result: Any) -> None:
 def _uptime(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    return time.strftime("%H:%M:%S", time.gmtime(seconds)) if seconds < 86400 else \
-        f"{seconds / 86400:.1f}d"
+    return (
+        time.strftime("%H:%M:%S", time.gmtime(seconds))
+        if seconds < 86400
+        else f"{seconds / 86400:.1f}d"
+    )
 
 
 def status_table(status: dict[str, Any]) -> None:
     board = status["board"]
-    console.print(f"[bold]{board['name']}[/] [dim]{board['id']}[/] at {board['home']}: "
-                  f"{styled(board['state'])}")
+    console.print(
+        f"[bold]{board['name']}[/] [dim]{board['id']}[/] at {board['home']}: "
+        f"{styled(board['state'])}"
+    )
     table = Table(show_edge=False, header_style="bold")
     for col in ("card", "state", "pid", "uptime", "memory", "health", "url", "detail"):
         table.add_column(col)
     for c in status["cards"]:
         mem = f"{c['memory_mb']:.0f} MB" if c["memory_mb"] is not None else "-"
-        table.add_row(c["name"], styled(c["state"]), str(c["pid"] or "-"),
-                      _uptime(c["uptime_s"]), mem, styled(c["health"]), c["url"] or "-",
-                      c["detail"] or "")
+        table.add_row(
+            c["name"],
+            styled(c["state"]),
+            str(c["pid"] or "-"),
+            _uptime(c["uptime_s"]),
+            mem,
+            styled(c["health"]),
+            c["url"] or "-",
+            c["detail"] or "",
+        )
     console.print(table)
 
 
@@ -94,24 +120,35 @@ def cards_table(rows: list[dict[str, Any]]) -> None:
     for col in ("card", "version", "plugged", "state", "depends on", "description"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["name"], r["version"], "yes" if r["plugged"] else "no",
-                      styled(r["state"]), ", ".join(r["depends_on"]) or "-", r["description"])
+        table.add_row(
+            r["name"],
+            r["version"],
+            "yes" if r["plugged"] else "no",
+            styled(r["state"]),
+            ", ".join(r["depends_on"]) or "-",
+            r["description"],
+        )
     console.print(table)
 
 
 def event_line(event: Any) -> None:
     data = json.dumps(event.data, default=str)
-    console.print(f"[dim]{event.time}[/] [bold]{event.type}[/] "
-                  f"[cyan]{event.source.get('card')}[/]:{event.source.get('pid')} {data}",
-                  soft_wrap=True)
+    console.print(
+        f"[dim]{event.time}[/] [bold]{event.type}[/] "
+        f"[cyan]{event.source.get('card')}[/]:{event.source.get('pid')} {data}",
+        soft_wrap=True,
+    )
 
 
 def log_line(record: dict[str, Any]) -> None:
     level = record.get("level", "info")
-    style = {"error": "red", "critical": "bold red", "warning": "yellow",
-             "debug": "dim"}.get(level, "")
-    text = f"{record.get('time', '')} {record.get('card', '')}[{record.get('pid', '')}] " \
-           f"{level}: {record.get('event', '')}"
+    style = {"error": "red", "critical": "bold red", "warning": "yellow", "debug": "dim"}.get(
+        level, ""
+    )
+    text = (
+        f"{record.get('time', '')} {record.get('card', '')}[{record.get('pid', '')}] "
+        f"{level}: {record.get('event', '')}"
+    )
     console.print(Text(text, style=style), soft_wrap=True)
     if record.get("exc"):
         console.print(Text(record["exc"]))

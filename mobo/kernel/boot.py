@@ -90,8 +90,12 @@ def resolved(config: Config, choice: RedisChoice) -> Config:
 class BootManager:
     """Boots one board (its home) into supervisord, stage by stage."""
 
-    def __init__(self, home: Path | None, reporter: BootReporter,
-                 supervisor_factory: Callable[[Config], sv.Supervisor] = sv.Supervisor) -> None:
+    def __init__(
+        self,
+        home: Path | None,
+        reporter: BootReporter,
+        supervisor_factory: Callable[[Config], sv.Supervisor] = sv.Supervisor,
+    ) -> None:
         self.home = home
         self.reporter = reporter
         self._supervisor_factory = supervisor_factory
@@ -105,7 +109,8 @@ class BootManager:
         if supervisor.is_running():
             return BootResult(already_running=True, urls=self._urls(config))
         registry, plugged, cards, choice = self._stage(
-            "kernel init", lambda: self._kernel_init(config))
+            "kernel init", lambda: self._kernel_init(config)
+        )
         self._stage("POST", lambda: self._post(config, registry, plugged, cards, choice))
         kernel_ms = self._elapsed()
         config = resolved(config, choice)
@@ -114,8 +119,7 @@ class BootManager:
         if foreground:
             supervisor.wait_running(defaults.SUPERVISOR_START_TIMEOUT_S)
         try:
-            self._stage("start services",
-                        lambda: self._start(config, registry, wanted, supervisor))
+            self._stage("start services", lambda: self._start(config, registry, wanted, supervisor))
             result = self._stage("READY", lambda: self._ready(config, wanted, kernel_ms))
         except BaseException:
             self._abort(supervisor, daemon)
@@ -144,40 +148,54 @@ class BootManager:
         setup_logging(config.log_dir, "kernel", level=config.log.level)
         return config
 
-    def _kernel_init(self, config: Config) -> tuple[Registry, list[str], dict[str, Card],
-                                                    RedisChoice]:
+    def _kernel_init(
+        self, config: Config
+    ) -> tuple[Registry, list[str], dict[str, Card], RedisChoice]:
         registry = Registry.discover()
         plugged = plugged_cards(config, registry)
         cards = {name: registry.load(name) for name in plugged}
         choice = choose_redis(config, private_redis_url(config))
         return registry, plugged, cards, choice
 
-    def _post(self, config: Config, registry: Registry, plugged: list[str],
-              cards: dict[str, Card], choice: RedisChoice) -> None:
+    def _post(
+        self,
+        config: Config,
+        registry: Registry,
+        plugged: list[str],
+        cards: dict[str, Card],
+        choice: RedisChoice,
+    ) -> None:
         checked = resolved(config, choice)
         for check in run_post(checked, registry, plugged, cards, choice):
             self.reporter.check(check)
             if not check.ok:
-                raise BootError(f"POST failed: {check.name}: {check.detail}",
-                                check=check.name, hint=check.hint)
+                raise BootError(
+                    f"POST failed: {check.name}: {check.detail}", check=check.name, hint=check.hint
+                )
 
-    def _load(self, config: Config, registry: Registry, plugged: list[str],
-              cards: dict[str, Card]) -> list[list[str]]:
-        env = {defaults.HOME_ENV: str(config.home), "MOBO_REDIS_URL": config.redis.url,
-               "PYTHONUNBUFFERED": "1"}
+    def _load(
+        self, config: Config, registry: Registry, plugged: list[str], cards: dict[str, Card]
+    ) -> list[list[str]]:
+        env = {
+            defaults.HOME_ENV: str(config.home),
+            "MOBO_REDIS_URL": config.redis.url,
+            "PYTHONUNBUFFERED": "1",
+        }
         sv.clear_programs(config)
         layers = []
         for index, layer in enumerate(registry.layers(plugged)):
-            wanted = [n for n in layer if cards[n].wanted(config)
-                      and registry.get(n).provides.program]
+            wanted = [
+                n for n in layer if cards[n].wanted(config) and registry.get(n).provides.program
+            ]
             for name in wanted:
                 sv.write_program(config, name, env, priority=100 + index)
             if wanted:
                 layers.append(wanted)
         return layers
 
-    def _start(self, config: Config, registry: Registry, layers: list[list[str]],
-               supervisor: sv.Supervisor) -> None:
+    def _start(
+        self, config: Config, registry: Registry, layers: list[list[str]], supervisor: sv.Supervisor
+    ) -> None:
         client = connect(config.redis.url)
         keys = Keys(config.namespace)
         for layer in layers:
@@ -186,24 +204,46 @@ class BootManager:
                 supervisor.start(name)
             for name in layer:
                 self._wait_card(config, client, keys, supervisor, name)
-                self.reporter.check(Check(f"{name} running", True))
+                self.reporter.check(Check(f"{name} ready", True))
+        # a card reports ready before supervisor's startsecs has passed; READY also means
+        # supervisor agrees, so `supervisorctl status` and `mobo status` say the same
+        for name in (n for layer in layers for n in layer):
+            self._wait_supervised(config, supervisor, name)
 
-    def _wait_card(self, config: Config, client: redis.Redis, keys: Keys,
-                   supervisor: sv.Supervisor, name: str) -> None:
+    def _wait_card(
+        self, config: Config, client: redis.Redis, keys: Keys, supervisor: sv.Supervisor, name: str
+    ) -> None:
         deadline = time.monotonic() + defaults.BOOT_CARD_TIMEOUT_S
         while time.monotonic() < deadline:
             state = _reported_state(client, keys, name, since=self._wall0)
             if state == CardState.RUNNING:
                 return
             proc = supervisor.processes().get(name, {})
-            if proc.get("statename") in ("FATAL", "EXITED", "BACKOFF") or \
-                    state == CardState.FAILED:
-                raise BootError(f"card {name} failed to start ({proc.get('statename')})",
-                                check=f"{name} running", hint=_log_hint(config, name))
+            if proc.get("statename") in ("FATAL", "EXITED", "BACKOFF") or state == CardState.FAILED:
+                raise BootError(
+                    f"card {name} failed to start ({proc.get('statename')})",
+                    check=f"{name} running",
+                    hint=_log_hint(config, name),
+                )
             time.sleep(defaults.BOOT_POLL_INTERVAL_S)
-        raise BootError(f"card {name} did not report ready within "
-                        f"{defaults.BOOT_CARD_TIMEOUT_S:.0f}s",
-                        check=f"{name} running", hint=_log_hint(config, name))
+        raise BootError(
+            f"card {name} did not report ready within {defaults.BOOT_CARD_TIMEOUT_S:.0f}s",
+            check=f"{name} running",
+            hint=_log_hint(config, name),
+        )
+
+    def _wait_supervised(self, config: Config, supervisor: sv.Supervisor, name: str) -> None:
+        deadline = time.monotonic() + defaults.BOOT_CARD_TIMEOUT_S
+        while time.monotonic() < deadline:
+            state = supervisor.processes().get(name, {}).get("statename")
+            if state == "RUNNING":
+                return
+            if state in ("FATAL", "EXITED", "BACKOFF", "STOPPED"):
+                break
+            time.sleep(defaults.BOOT_POLL_INTERVAL_S)
+        raise BootError(
+            f"card {name} did not stay up", check=f"{name} running", hint=_log_hint(config, name)
+        )
 
     def _ready(self, config: Config, layers: list[list[str]], kernel_ms: float) -> BootResult:
         client = connect(config.redis.url)
@@ -211,13 +251,23 @@ class BootManager:
         names = [n for layer in layers for n in layer]
         ready_ms = self._elapsed()
         urls = self._urls(config)
-        client.hset(keys.system, mapping={"state": SystemState.READY, "booted_at": time.time(),
-                                          "ready_ms": f"{ready_ms:.1f}"})
+        client.hset(
+            keys.system,
+            mapping={
+                "state": SystemState.READY,
+                "booted_at": time.time(),
+                "ready_ms": f"{ready_ms:.1f}",
+            },
+        )
         bus = Bus(client, keys, "kernel", history_maxlen=config.bus.history)
         bus.emit("system.ready", {"cards": names, "urls": urls, "boot_ms": round(ready_ms, 1)})
         StateStore(config.state_dir / defaults.STATE_FILE).set_system(
-            state=SystemState.READY, redis_url=config.redis.url, cards=names,
-            booted_at=time.time(), pid=os.getpid())
+            state=SystemState.READY,
+            redis_url=config.redis.url,
+            cards=names,
+            booted_at=time.time(),
+            pid=os.getpid(),
+        )
         LOGGER.info("board ready in %.0f ms: %s", ready_ms, ", ".join(names))
         return BootResult(ready_ms=ready_ms, urls=urls, cards=names, redis_url=config.redis.url)
 
@@ -255,5 +305,7 @@ def _reported_state(client: redis.Redis, keys: Keys, name: str, since: float) ->
 
 
 def _log_hint(config: Config, name: str) -> str:
-    return (f"see `mobo logs {name}` ({config.log_dir / (name + '.log')}) and "
-            f"{config.log_dir / (name + '.out')}")
+    return (
+        f"see `mobo logs {name}` ({config.log_dir / (name + '.log')}) and "
+        f"{config.log_dir / (name + '.out')}"
+    )

@@ -21,8 +21,14 @@ from mobo.exceptions import ConfigError
 LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
-def _opt(default: Any, *, lo: int | None = None, hi: int | None = None,
-         choices: tuple[str, ...] | None = None, hot: bool = False) -> Any:
+def _opt(
+    default: Any,
+    *,
+    lo: int | None = None,
+    hi: int | None = None,
+    choices: tuple[str, ...] | None = None,
+    hot: bool = False,
+) -> Any:
     """Declare a config key: its default, its bounds or choices, whether it hot-reloads."""
     return field(default=default, metadata={"lo": lo, "hi": hi, "choices": choices, "hot": hot})
 
@@ -139,26 +145,37 @@ def home_from_env(home: str | os.PathLike[str] | None = None) -> Path:
     return Path(home or os.environ.get(defaults.HOME_ENV) or os.getcwd()).resolve()
 
 
-def load_config(home: Path | None = None, environ: typing.Mapping[str, str] | None = None,
-                *, require_init: bool = True) -> Config:
+def load_config(
+    home: Path | None = None,
+    environ: typing.Mapping[str, str] | None = None,
+    *,
+    require_init: bool = True,
+) -> Config:
     """Load, merge and validate the board's config from its home and environment."""
     home = home_from_env(home)
     environ = os.environ if environ is None else environ
     path = home / defaults.CONFIG_FILE
     if not path.exists():
         if require_init:
-            raise ConfigError(f"no board here: {path} does not exist",
-                              hint=f"run `mobo init --home {home}` first")
+            raise ConfigError(
+                f"no board here: {path} does not exist", hint=f"run `mobo init --home {home}` first"
+            )
         raw: dict[str, Any] = {}
     else:
         raw = _read_toml(path)
     _check_sections(raw, path)
     overrides = _env_overrides(environ)
     merged = {name: {**raw.get(name, {}), **overrides.get(name, {})} for name in SECTIONS}
-    built = {name: _build_section(cls, merged[name], path, overrides.get(name, {}))
-             for name, cls in SECTIONS.items()}
-    extra = {name: _merge_nested(raw.get(name, {}), overrides.get(name, {}))
-             for name in FREEFORM_SECTIONS if name in raw or name in overrides}
+    built = {
+        name: _build_section(cls, merged[name], path, overrides.get(name, {}))
+        for name, cls in SECTIONS.items()
+    }
+    extra = {
+        name: _merge_nested(raw.get(name, {}), overrides.get(name, {}))
+        for name in FREEFORM_SECTIONS
+        if name in raw or name in overrides
+    }
+    _check_redis_url(built["redis"].url, path, "MOBO_REDIS_URL" in environ)
     secrets = _load_secrets(home / defaults.STATE_DIR / defaults.SECRETS_FILE, environ)
     return Config(home=home, secrets=secrets, extra=extra, **built)
 
@@ -168,9 +185,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}",
-                          hint="fix the syntax, or move the file aside and run `mobo init`"
-                          ) from None
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}",
+            hint="fix the syntax, or move the file aside and run `mobo init`",
+        ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
@@ -179,8 +197,9 @@ def _check_sections(raw: dict[str, Any], path: Path) -> None:
     known = (*SECTIONS, *FREEFORM_SECTIONS)
     for name, value in raw.items():
         if name not in known:
-            raise ConfigError(f"{path}: unknown section [{name}]",
-                              hint=f"known sections: {', '.join(known)}")
+            raise ConfigError(
+                f"{path}: unknown section [{name}]", hint=f"known sections: {', '.join(known)}"
+            )
         if not isinstance(value, dict):
             raise ConfigError(f"{path}: `{name}` must be a table ([{name}]), not a value")
 
@@ -192,11 +211,11 @@ def _env_overrides(environ: typing.Mapping[str, str]) -> dict[str, dict[str, Any
     for var, value in environ.items():
         if not var.startswith(defaults.ENV_PREFIX) or var == defaults.HOME_ENV:
             continue
-        rest = var[len(defaults.ENV_PREFIX):].lower()
+        rest = var[len(defaults.ENV_PREFIX) :].lower()
         section = next((s for s in sections if rest.startswith(s + "_")), None)
         if section is None:
             continue
-        key = rest[len(section) + 1:]
+        key = rest[len(section) + 1 :]
         if section in FREEFORM_SECTIONS and "_" in key and section == "datastores":
             store, _, sub = key.partition("_")
             out.setdefault(section, {}).setdefault(store, {})[sub] = value
@@ -223,8 +242,7 @@ def _merge_nested(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _build_section(cls: type, values: dict[str, Any], path: Path,
-                   env: dict[str, Any]) -> Any:
+def _build_section(cls: type, values: dict[str, Any], path: Path, env: dict[str, Any]) -> Any:
     hints = typing.get_type_hints(cls)
     names = {f.name: f for f in fields(cls)}
     section = _section_name(cls)
@@ -232,8 +250,10 @@ def _build_section(cls: type, values: dict[str, Any], path: Path,
     for key, value in values.items():
         if key not in names:
             where = value.var if isinstance(value, _EnvValue) else str(path)
-            raise ConfigError(f"{where}: unknown key `{section}.{key}`",
-                              hint=f"known keys in [{section}]: {', '.join(names)}")
+            raise ConfigError(
+                f"{where}: unknown key `{section}.{key}`",
+                hint=f"known keys in [{section}]: {', '.join(names)}",
+            )
         kwargs[key] = _coerce(value, hints[key], names[key].metadata, section, key, path)
     return cls(**kwargs)
 
@@ -282,12 +302,25 @@ def _convert(raw: Any, hint: Any, *, from_env: bool) -> Any:
 
 def _check_bounds(value: Any, meta: Any, where: str) -> None:
     lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
-    if lo is not None and value < lo or hi is not None and value > hi:
-        raise ConfigError(f"{where} = {value!r} is out of range",
-                          hint=f"allowed: {lo} to {hi}")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ConfigError(f"{where} = {value!r} is out of range", hint=f"allowed: {lo} to {hi}")
     if choices is not None and value not in choices:
-        raise ConfigError(f"{where} = {value!r} is not allowed",
-                          hint=f"allowed: {', '.join(choices)}")
+        raise ConfigError(
+            f"{where} = {value!r} is not allowed", hint=f"allowed: {', '.join(choices)}"
+        )
+
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _check_redis_url(url: str, path: Path, from_env: bool) -> None:
+    if url in ("", "private") or url.startswith(REDIS_SCHEMES):
+        return
+    where = "MOBO_REDIS_URL" if from_env else f"{path}: redis.url"
+    raise ConfigError(
+        f"{where} = {url!r} is not a Redis URL",
+        hint='use redis://host:port/db, rediss://…, unix:///path, "private" or "" (automatic)',
+    )
 
 
 def _load_secrets(path: Path, environ: typing.Mapping[str, str]) -> Secrets:
@@ -295,8 +328,9 @@ def _load_secrets(path: Path, environ: typing.Mapping[str, str]) -> Secrets:
     if path.exists():
         mode = path.stat().st_mode & 0o777
         if mode & 0o077:
-            raise ConfigError(f"{path} is readable by others (mode {mode:o})",
-                              hint=f"run `chmod 600 {path}`")
+            raise ConfigError(
+                f"{path} is readable by others (mode {mode:o})", hint=f"run `chmod 600 {path}`"
+            )
         data = _read_toml(path)
     names = {f.name for f in fields(Secrets)}
     values = {k: str(v) for k, v in data.items() if k in names}
@@ -309,5 +343,9 @@ def _load_secrets(path: Path, environ: typing.Mapping[str, str]) -> Secrets:
 
 def hot_keys() -> set[str]:
     """Return the `section.key` names that a running board applies without a restart."""
-    return {f"{name}.{f.name}" for name, cls in SECTIONS.items()
-            for f in fields(cls) if f.metadata.get("hot")}
+    return {
+        f"{name}.{f.name}"
+        for name, cls in SECTIONS.items()
+        for f in fields(cls)
+        if f.metadata.get("hot")
+    }

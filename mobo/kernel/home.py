@@ -16,7 +16,7 @@ from mobo.kernel import supervisor as sv
 from mobo.kernel.config import load_config
 
 KEY_LIFETIME_S = 10 * 365 * 24 * 3600  # Supabase-style project keys: long-lived, revocable
-                                       # by rotating the JWT secret
+# by rotating the JWT secret
 
 CONFIG_TEMPLATE = """\
 # MagFlock board configuration. Every key can be overridden from the environment as
@@ -28,7 +28,7 @@ name = "MoBoMini"
 
 [redis]
 # Empty: use the Redis at 127.0.0.1:6379 if it answers, else run a private one on a unix
-# socket in .mobo/run/. Set a URL to require a specific Redis.
+# socket in .mobo/run/. "private": always run that private one. A URL: require that Redis.
 url = ""
 
 [bus]
@@ -67,14 +67,22 @@ def init_home(home: Path, *, force: bool = False, port: int | None = None) -> In
     home.mkdir(parents=True, exist_ok=True)
     config_path = home / defaults.CONFIG_FILE
     if config_path.exists() and not force:
-        raise ConfigError(f"{config_path} already exists",
-                          hint="this folder is a board already; use --force to start over "
-                               "(its secrets will be replaced)")
+        raise ConfigError(
+            f"{config_path} already exists",
+            hint="this folder is a board already; use --force to start over "
+            "(its secrets will be replaced)",
+        )
     board_id = secrets.token_hex(4)
-    config_path.write_text(CONFIG_TEMPLATE.format(
-        board_id=board_id, history=defaults.BUS_HISTORY_MAXLEN, host=defaults.GATEWAY_HOST,
-        port=port or defaults.GATEWAY_PORT, workers=defaults.GATEWAY_WORKERS,
-        threads=defaults.GATEWAY_THREADS))
+    config_path.write_text(
+        CONFIG_TEMPLATE.format(
+            board_id=board_id,
+            history=defaults.BUS_HISTORY_MAXLEN,
+            host=defaults.GATEWAY_HOST,
+            port=port or defaults.GATEWAY_PORT,
+            workers=defaults.GATEWAY_WORKERS,
+            threads=defaults.GATEWAY_THREADS,
+        )
+    )
     config = load_config(home, environ={})
     sv.ensure_layout(config)
     write_secrets(config.secrets_path, generate_secrets(board_id))
@@ -85,11 +93,25 @@ def generate_secrets(board_id: str) -> dict[str, str]:
     """Return fresh secrets: the JWT secret and the anon and service_role keys signed by it."""
     jwt_secret = secrets.token_urlsafe(48)
     now = int(time.time())
-    keys = {role: jwt.encode({"iss": "magflock", "ref": board_id, "role": role, "iat": now,
-                              "exp": now + KEY_LIFETIME_S}, jwt_secret, algorithm="HS256")
-            for role in ("anon", "service_role")}
-    return {"jwt_secret": jwt_secret, "anon_key": keys["anon"],
-            "service_role_key": keys["service_role"]}
+    keys = {
+        role: jwt.encode(
+            {
+                "iss": "magflock",
+                "ref": board_id,
+                "role": role,
+                "iat": now,
+                "exp": now + KEY_LIFETIME_S,
+            },
+            jwt_secret,
+            algorithm="HS256",
+        )
+        for role in ("anon", "service_role")
+    }
+    return {
+        "jwt_secret": jwt_secret,
+        "anon_key": keys["anon"],
+        "service_role_key": keys["service_role"],
+    }
 
 
 def write_secrets(path: Path, values: dict[str, str]) -> None:

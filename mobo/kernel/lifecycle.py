@@ -33,8 +33,9 @@ class Lifecycle:
 
     def require_running(self) -> None:
         if not self.supervisor.is_running():
-            raise ComponentError(f"the board at {self.config.home} is not running",
-                                 hint="boot it with `mobo boot`")
+            raise ComponentError(
+                f"the board at {self.config.home} is not running", hint="boot it with `mobo boot`"
+            )
 
     def start(self, name: str) -> None:
         """Start a card whose dependencies run; wait until it reports ready."""
@@ -42,13 +43,19 @@ class Lifecycle:
         self.registry.get(name)
         procs = self.supervisor.processes()
         if name not in procs:
-            raise ComponentError(f"card {name} is not loaded on this board",
-                                 hint=f"plug it in with `mobo plug {name}`")
-        down = [d for d in self.registry.get(name).depends_on
-                if d in procs and procs[d]["statename"] != "RUNNING"]
+            raise ComponentError(
+                f"card {name} is not loaded on this board",
+                hint=f"plug it in with `mobo plug {name}`",
+            )
+        down = [
+            d
+            for d in self.registry.get(name).depends_on
+            if d in procs and procs[d]["statename"] != "RUNNING"
+        ]
         if down:
-            raise ComponentError(f"cannot start {name}: {', '.join(down)} not running",
-                                 hint=f"start {down[0]} first")
+            raise ComponentError(
+                f"cannot start {name}: {', '.join(down)} not running", hint=f"start {down[0]} first"
+            )
         since = time.time()
         self.supervisor.start(name)
         self._wait_ready(name, since)
@@ -59,8 +66,11 @@ class Lifecycle:
         self.registry.get(name)
         self.supervisor.stop(name)
         procs = self.supervisor.processes()
-        return [d for d in self.registry.dependents(name, list(procs))
-                if procs[d]["statename"] == "RUNNING"]
+        return [
+            d
+            for d in self.registry.dependents(name, list(procs))
+            if procs[d]["statename"] == "RUNNING"
+        ]
 
     def restart(self, name: str) -> None:
         self.stop(name)
@@ -71,18 +81,24 @@ class Lifecycle:
         manifest = self.registry.get(name)
         missing = [d for d in manifest.depends_on if d in self.config.cards.unplugged]
         if missing:
-            raise ComponentError(f"cannot plug {name}: it depends on unplugged "
-                                 f"{', '.join(missing)}", hint=f"`mobo plug {missing[0]}` first")
-        set_unplugged(self.config.config_path,
-                      [n for n in self.config.cards.unplugged if n != name])
+            raise ComponentError(
+                f"cannot plug {name}: it depends on unplugged {', '.join(missing)}",
+                hint=f"`mobo plug {missing[0]}` first",
+            )
+        set_unplugged(
+            self.config.config_path, [n for n in self.config.cards.unplugged if n != name]
+        )
         if not self.supervisor.is_running():
             return
         config = self._running_config()
         card = self.registry.load(name)
         if not (manifest.provides.program and card.wanted(config)):
             return
-        env = {defaults.HOME_ENV: str(config.home), "MOBO_REDIS_URL": config.redis.url,
-               "PYTHONUNBUFFERED": "1"}
+        env = {
+            defaults.HOME_ENV: str(config.home),
+            "MOBO_REDIS_URL": config.redis.url,
+            "PYTHONUNBUFFERED": "1",
+        }
         sv.write_program(config, name, env, priority=200)
         self.supervisor.add(name)
         since = time.time()
@@ -96,8 +112,10 @@ class Lifecycle:
         plugged = [n for n in self.registry.names if n not in self.config.cards.unplugged]
         users = [n for n in plugged if name in self.registry.get(n).depends_on]
         if users:
-            raise ComponentError(f"cannot unplug {name}: {', '.join(users)} depend on it",
-                                 hint=f"unplug {', '.join(users)} first")
+            raise ComponentError(
+                f"cannot unplug {name}: {', '.join(users)} depend on it",
+                hint=f"unplug {', '.join(users)} first",
+            )
         set_unplugged(self.config.config_path, sorted({*self.config.cards.unplugged, name}))
         if self.supervisor.is_running():
             self.supervisor.remove(name)
@@ -137,15 +155,18 @@ class Lifecycle:
                 state, updated = client.hmget(key, ["state", "updated"])
             except redis.ConnectionError:
                 state = updated = None
-            if state and updated and float(updated) >= since and \
-                    state.decode() == CardState.RUNNING:
+            if (
+                state
+                and updated
+                and float(updated) >= since
+                and state.decode() == CardState.RUNNING
+            ):
                 return
             info = self.supervisor.processes().get(name, {})
             if info.get("statename") in ("FATAL", "EXITED", "BACKOFF"):
                 break
             time.sleep(defaults.BOOT_POLL_INTERVAL_S)
-        raise ComponentError(f"card {name} did not report ready",
-                             hint=f"see `mobo logs {name}`")
+        raise ComponentError(f"card {name} did not report ready", hint=f"see `mobo logs {name}`")
 
     def _emit(self, type_: str, data: dict[str, object]) -> None:
         try:
@@ -158,7 +179,8 @@ class Lifecycle:
         state_store(self.config).set_system(state=state)
         try:
             connect(board_redis_url(self.config), timeout=1.0).hset(
-                Keys(self.config.namespace).system, "state", state)
+                Keys(self.config.namespace).system, "state", state
+            )
         except redis.RedisError:
             pass
 
@@ -176,12 +198,12 @@ def set_unplugged(path: Path, names: list[str]) -> None:
         text = text.rstrip("\n") + f"\n\n[cards]\n{line}\n"
     else:
         body_end = _section_end(text, section.end())
-        body = text[section.end():body_end]
+        body = text[section.end() : body_end]
         if UNPLUGGED_LINE.search(body):
             body = UNPLUGGED_LINE.sub(line, body, count=1)
         else:
             body = f"\n{line}" + body
-        text = text[:section.end()] + body + text[body_end:]
+        text = text[: section.end()] + body + text[body_end:]
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text)
     tmp.replace(path)

@@ -14,6 +14,8 @@ from mobo.kernel.redisconn import ping, redact_url
 from mobo.kernel.registry import Registry
 from mobo.kernel.supervisor import socket_path, socket_path_ok
 
+PRIVATE = "private"
+
 
 @dataclass(frozen=True, slots=True)
 class RedisChoice:
@@ -24,7 +26,11 @@ class RedisChoice:
 
 
 def choose_redis(config: Config, private_url: str) -> RedisChoice:
-    """Use `[redis] url` if set; else the local default if it answers; else the private card."""
+    """Use `[redis] url` if set; else the local default if it answers; else the private card.
+
+    `url = "private"` always runs the board's own redis-server (nothing shared)."""
+    if config.redis.url == PRIVATE:
+        return RedisChoice(private_url, private=True)
     if config.redis.url:
         return RedisChoice(config.redis.url, private=False)
     try:
@@ -41,12 +47,22 @@ def timed(name: str, fn: Callable[[], Check | None]) -> Check:
         result = fn() or Check(name, True)
     except Exception as exc:  # a check must report, never crash the POST
         result = Check(name, False, str(exc), hint=getattr(exc, "hint", None))
-    return Check(result.name or name, result.ok, result.detail, result.hint,
-                 (time.perf_counter() - start) * 1000)
+    return Check(
+        result.name or name,
+        result.ok,
+        result.detail,
+        result.hint,
+        (time.perf_counter() - start) * 1000,
+    )
 
 
-def run_post(config: Config, registry: Registry, plugged: list[str], cards: dict[str, Card],
-             redis: RedisChoice) -> Iterator[Check]:
+def run_post(
+    config: Config,
+    registry: Registry,
+    plugged: list[str],
+    cards: dict[str, Card],
+    redis: RedisChoice,
+) -> Iterator[Check]:
     """Yield each POST check's outcome in order (the caller stops at the first failure)."""
     yield timed("config valid", lambda: Check("config valid", True, str(config.config_path)))
     yield timed("home writable", lambda: _home_writable(config))
@@ -65,16 +81,24 @@ def _home_writable(config: Config) -> Check:
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
-        return Check("home writable", False, f"{config.state_dir}: {exc.strerror}",
-                     hint="choose a writable MOBO_HOME, or fix the folder's owner/mode")
+        return Check(
+            "home writable",
+            False,
+            f"{config.state_dir}: {exc.strerror}",
+            hint="choose a writable MOBO_HOME, or fix the folder's owner/mode",
+        )
     return Check("home writable", True, str(config.home))
 
 
 def _sockets(config: Config) -> Check:
     if socket_path_ok(config):
         return Check("socket paths fit", True)
-    return Check("socket paths fit", False, f"{socket_path(config)} is longer than 107 bytes",
-                 hint="use a board home with a shorter path")
+    return Check(
+        "socket paths fit",
+        False,
+        f"{socket_path(config)} is longer than 107 bytes",
+        hint="use a board home with a shorter path",
+    )
 
 
 def _dependencies(registry: Registry, plugged: list[str]) -> Check:
@@ -82,8 +106,10 @@ def _dependencies(registry: Registry, plugged: list[str]) -> Check:
     for name in plugged:
         missing = [d for d in registry.get(name).depends_on if d not in plugged]
         if missing:
-            raise ManifestError(f"{name} depends on unplugged {', '.join(missing)}",
-                                hint=f"`mobo plug {missing[0]}`, or unplug {name}")
+            raise ManifestError(
+                f"{name} depends on unplugged {', '.join(missing)}",
+                hint=f"`mobo plug {missing[0]}`, or unplug {name}",
+            )
     return Check("dependencies resolvable", True, " -> ".join(registry.order(plugged)))
 
 
@@ -91,7 +117,11 @@ def _redis(url: str) -> Check:
     try:
         ping(url)
     except BusUnavailable as exc:
-        return Check("redis reachable", False, str(exc),
-                     hint="start Redis, fix [redis] url (or MOBO_REDIS_URL), or leave it empty "
-                          "to let the board run its own")
+        return Check(
+            "redis reachable",
+            False,
+            str(exc),
+            hint="start Redis, fix [redis] url (or MOBO_REDIS_URL), or leave it empty "
+            "to let the board run its own",
+        )
     return Check("redis reachable", True, redact_url(url))

@@ -100,6 +100,6 @@ class Registry:
         while True:
             nxt = min(d for d in remaining[path[-1]] if d in remaining)
             if nxt in path:
-                loop = path[path.index(nxt):] + [nxt]
+                loop = [*path[path.index(nxt) :], nxt]
                 return " -> ".join(loop)
             path.append(nxt)

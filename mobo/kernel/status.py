@@ -62,7 +62,7 @@ def card_urls(config: Config) -> dict[str, str]:
 
 def board_redis_url(config: Config) -> str:
     """Return the Redis the running board uses (as recorded at boot)."""
-    if config.redis.url:
+    if config.redis.url and config.redis.url != "private":
         return config.redis.url
     recorded = state_store(config).load().get("system", {}).get("redis_url")
     return recorded or defaults.REDIS_URL
@@ -82,12 +82,18 @@ def collect(config: Config) -> BoardStatus:
     urls = card_urls(config)
     system = state_store(config).load().get("system", {})
     started = system.get("cards", []) if running else None
-    cards = [_card(config, n, procs.get(n), reports.get(n, {}), urls.get(n), started)
-             for n in registry.names]
-    board = {"id": config.board.id, "name": config.board.name, "home": str(config.home),
-             "state": _system_state(running, cards), "supervisord_pid":
-             supervisor.daemon_pid() if running else None,
-             "redis_url": system.get("redis_url") if running else None}
+    cards = [
+        _card(config, n, procs.get(n), reports.get(n, {}), urls.get(n), started)
+        for n in registry.names
+    ]
+    board = {
+        "id": config.board.id,
+        "name": config.board.name,
+        "home": str(config.home),
+        "state": _system_state(running, cards),
+        "supervisord_pid": supervisor.daemon_pid() if running else None,
+        "redis_url": system.get("redis_url") if running else None,
+    }
     return BoardStatus(board, cards)
 
 
@@ -99,8 +105,14 @@ def _reports(config: Config, names: list[str]) -> dict[str, dict[str, str]]:
         return {}
 
 
-def _card(config: Config, name: str, proc: dict[str, Any] | None, report: dict[str, str],
-          url: str | None, started: list[str] | None) -> CardStatus:
+def _card(
+    config: Config,
+    name: str,
+    proc: dict[str, Any] | None,
+    report: dict[str, str],
+    url: str | None,
+    started: list[str] | None,
+) -> CardStatus:
     plugged = name not in config.cards.unplugged
     if proc is None:
         if not plugged:
@@ -111,17 +123,26 @@ def _card(config: Config, name: str, proc: dict[str, Any] | None, report: dict[s
             state, detail = CardState.STOPPED, "board is off" if started is None else "stopped"
         return CardStatus(name, plugged, state, None, None, None, Health.UNKNOWN, None, detail)
     state = SUPERVISOR_STATES.get(proc["statename"], CardState.UNKNOWN)
-    if state == CardState.RUNNING and report.get("state") == CardState.NOT_READY:
-        state = CardState.NOT_READY
+    if state in (CardState.RUNNING, CardState.STARTING) and report.get("alive") == "1":
+        # the card's own report is finer than supervisor's (not_ready, or ready before
+        # supervisor's startsecs has passed)
+        state = CardState(report.get("state", state))
     pid = proc["pid"] or None
     alive = state == CardState.RUNNING and report.get("alive") == "1"
     health = report.get("health", Health.UNKNOWN) if alive else Health.UNKNOWN
     if state == CardState.RUNNING and report.get("alive") == "0" and report:
         health = Health.DEGRADED
-    return CardStatus(name, plugged, state, pid,
-                      time.time() - proc["start"] if pid else None, _memory_mb(pid), health,
-                      report.get("url") or url if pid else None,
-                      report.get("detail") or proc.get("description", ""))
+    return CardStatus(
+        name,
+        plugged,
+        state,
+        pid,
+        time.time() - proc["start"] if pid else None,
+        _memory_mb(pid),
+        health,
+        report.get("url") or url if pid else None,
+        report.get("detail") or proc.get("description", ""),
+    )
 
 
 def _memory_mb(pid: int | None) -> float | None:

@@ -24,7 +24,10 @@ from mobo import defaults
 from mobo.exceptions import SupervisorError
 from mobo.kernel.config import Config
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "supervisord.conf"
+TEMPLATES = (
+    Path(__file__).resolve().parents[2] / "supervisord.conf",  # a source checkout
+    Path(sys.prefix) / "share" / "magflock" / "supervisord.conf",  # an installed package
+)
 CONF_NAME = "supervisord.conf"
 SOCKET_NAME = "supervisor.sock"
 MAX_SOCKET_PATH = 107  # AF_UNIX sun_path, less the NUL
@@ -49,7 +52,13 @@ def ensure_layout(config: Config) -> None:
         path.chmod(defaults.PRIVATE_DIR_MODE)
     target = conf_path(config)
     if not target.exists():
-        shutil.copyfile(TEMPLATE, target)
+        template = next((t for t in TEMPLATES if t.exists()), None)
+        if template is None:
+            raise SupervisorError(
+                "supervisord.conf template not found",
+                hint=f"reinstall magflock; looked in {TEMPLATES}",
+            )
+        shutil.copyfile(template, target)
 
 
 def program_section(config: Config, card: str, env: dict[str, str], priority: int) -> str:
@@ -117,8 +126,9 @@ class Supervisor:
         try:
             return target(*args)
         except xmlrpc.client.Fault as exc:
-            raise SupervisorError(f"supervisord refused {method}{args}: {exc.faultString}") \
-                from None
+            raise SupervisorError(
+                f"supervisord refused {method}{args}: {exc.faultString}"
+            ) from None
         except (OSError, http.client.HTTPException) as exc:
             raise SupervisorError(
                 f"supervisord is not reachable at {socket_path(self.config)}: {exc}",
@@ -141,8 +151,10 @@ class Supervisor:
             return subprocess.Popen([*cmd, "-n"])
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            raise SupervisorError(f"supervisord did not start: {proc.stderr.strip()}",
-                                  hint=f"see {self.config.log_dir / 'supervisord.log'}")
+            raise SupervisorError(
+                f"supervisord did not start: {proc.stderr.strip()}",
+                hint=f"see {self.config.log_dir / 'supervisord.log'}",
+            )
         self.wait_running(defaults.SUPERVISOR_START_TIMEOUT_S)
         return None
 
@@ -152,8 +164,10 @@ class Supervisor:
             if self.is_running():
                 return
             time.sleep(defaults.BOOT_POLL_INTERVAL_S)
-        raise SupervisorError(f"supervisord did not answer within {timeout:.0f}s",
-                              hint=f"see {self.config.log_dir / 'supervisord.log'}")
+        raise SupervisorError(
+            f"supervisord did not answer within {timeout:.0f}s",
+            hint=f"see {self.config.log_dir / 'supervisord.log'}",
+        )
 
     def processes(self) -> dict[str, dict[str, Any]]:
         """Return supervisor's process info by program name."""

@@ -27,10 +27,15 @@ def test_defaults_when_sections_are_missing(home: Path) -> None:
 
 def test_environment_overrides_file(home: Path) -> None:
     write(home, "[gateway]\nport = 9000\n")
-    config = load_config(home, environ={"MOBO_GATEWAY_PORT": "9100",
-                                        "MOBO_WORKER_QUEUES": "a, b",
-                                        "MOBO_LOG_MAX_BYTES": "8192",
-                                        "MOBO_DATASTORES_MAIN_DSN": "postgresql://x/y"})
+    config = load_config(
+        home,
+        environ={
+            "MOBO_GATEWAY_PORT": "9100",
+            "MOBO_WORKER_QUEUES": "a, b",
+            "MOBO_LOG_MAX_BYTES": "8192",
+            "MOBO_DATASTORES_MAIN_DSN": "postgresql://x/y",
+        },
+    )
     assert config.gateway.port == 9100
     assert config.worker.queues == ("a", "b")
     assert config.log.max_bytes == 8192

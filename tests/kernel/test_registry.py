@@ -16,7 +16,8 @@ def card(root: Path, name: str, deps: list[str] = (), extra: str = "") -> None:
     folder.mkdir(parents=True)
     quoted = ", ".join(f'"{d}"' for d in deps)
     (folder / "manifest.toml").write_text(
-        f'name = "{name}"\nversion = "1.0"\ndepends_on = [{quoted}]\n{extra}')
+        f'name = "{name}"\nversion = "1.0"\ndepends_on = [{quoted}]\n{extra}'
+    )
 
 
 def test_real_cards_boot_redis_first() -> None:

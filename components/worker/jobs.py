@@ -1,0 +1,8 @@
+"""Built-in jobs of the worker card (later cards add their own: backups, scans)."""
+
+from __future__ import annotations
+
+
+def echo(value: object) -> object:
+    """Return the value: proves a board's queue reaches its worker end to end."""
+    return value
