@@ -15,6 +15,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from components.gateway.app import MASTER_HEADER
 from mobo.contract import Board, Card, Check
 from mobo.kernel.config import Config
 from mobo.kernel.supervisor import port_free
@@ -29,12 +30,16 @@ def base_url(config: Config) -> str:
     return f"http://{shown}:{config.gateway.port}"
 
 
-def probe(config: Config, timeout: float = PROBE_TIMEOUT_S) -> Check:
-    """GET /health once; return the outcome with its latency."""
+def probe(config: Config, timeout: float = PROBE_TIMEOUT_S, master: int | None = None) -> Check:
+    """GET /health once; return the outcome with its latency.
+
+    With `master`, the answer must come from a worker of that gunicorn master."""
     start = time.perf_counter()
     try:
         with urllib.request.urlopen(base_url(config) + "/health", timeout=timeout) as resp:  # noqa: S310
             ok = resp.status == 200
+            if master is not None and resp.headers.get(MASTER_HEADER) != str(master):
+                ok = False
             detail = f"HTTP {resp.status}"
     except OSError as exc:
         ok, detail = False, str(exc)
@@ -81,7 +86,7 @@ class GatewayApplication(BaseApplication):
     def _report_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
-            if probe(self.board.config, timeout=0.5).ok:
+            if probe(self.board.config, timeout=0.5, master=os.getpid()).ok:
                 self.board.ready(url=base_url(self.board.config))
                 return
             time.sleep(0.02)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -17,6 +18,7 @@ from mobo.kernel.keys import Keys
 from mobo.kernel.redisconn import connect, read_cards
 
 LOGGER = logging.getLogger(__name__)
+MASTER_HEADER = "X-Mobo-Gateway-Master"
 
 
 @dataclass
@@ -51,6 +53,9 @@ class HealthResource:
             "version": __version__,
             "bus": bus,
         }
+        # lets the master tell its own workers from a killed predecessor's orphans, which
+        # share the port (SO_REUSEPORT) for the moment they take to notice and exit
+        resp.set_header(MASTER_HEADER, str(os.getppid()))
 
 
 class StatusResource:

@@ -122,16 +122,21 @@ def _card(
         else:
             state, detail = CardState.STOPPED, "board is off" if started is None else "stopped"
         return CardStatus(name, plugged, state, None, None, None, Health.UNKNOWN, None, detail)
+    pid = proc["pid"] or None
     state = SUPERVISOR_STATES.get(proc["statename"], CardState.UNKNOWN)
-    if state in (CardState.RUNNING, CardState.STARTING) and report.get("alive") == "1":
+    # only a report from this very process counts (a restarted card's old report lingers
+    # until its heartbeat expires)
+    current = report if pid and report.get("pid") == str(pid) else {}
+    fresh = current.get("alive") == "1"
+    if state in (CardState.RUNNING, CardState.STARTING) and fresh:
         # the card's own report is finer than supervisor's (not_ready, or ready before
         # supervisor's startsecs has passed)
-        state = CardState(report.get("state", state))
-    pid = proc["pid"] or None
-    alive = state == CardState.RUNNING and report.get("alive") == "1"
-    health = report.get("health", Health.UNKNOWN) if alive else Health.UNKNOWN
-    if state == CardState.RUNNING and report.get("alive") == "0" and report:
-        health = Health.DEGRADED
+        state = CardState(current.get("state", state))
+    if state == CardState.RUNNING:
+        health = current.get("health", Health.UNKNOWN) if fresh else Health.DEGRADED
+    else:
+        health = Health.UNKNOWN
+    report = current
     return CardStatus(
         name,
         plugged,

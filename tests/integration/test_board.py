@@ -29,6 +29,13 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
+def healthy(url: str) -> bool:
+    try:
+        return get(url + "/health")[0] == 200
+    except OSError:
+        return False
+
+
 def test_health_answers(booted: BoardHome) -> None:
     status, body = get(booted.url + "/health")
     assert status == 200
@@ -116,6 +123,7 @@ def test_booting_a_running_board_is_harmless(booted: BoardHome) -> None:
 
 def test_kill_9_of_the_gateway_master_brings_it_back(booted: BoardHome) -> None:
     old = booted.card("gateway")["pid"]
+    orphans = [p.pid for p in psutil.Process(old).children()]
     os.kill(old, signal.SIGKILL)
 
     def back() -> bool:
@@ -123,7 +131,9 @@ def test_kill_9_of_the_gateway_master_brings_it_back(booted: BoardHome) -> None:
         return card["state"] == "running" and card["pid"] not in (None, old)
 
     wait_for(back, timeout=30, interval=0.2)
-    wait_for(lambda: get(booted.url + "/health")[0] == 200, timeout=20)
+    wait_for(lambda: healthy(booted.url), timeout=20)
+    # the old master's workers notice their parent is gone and exit by themselves
+    wait_for(lambda: not [p for p in orphans if psutil.pid_exists(p)], timeout=20)
 
 
 def test_unplug_and_plug_a_leaf_while_the_gateway_answers(booted: BoardHome) -> None:
