@@ -23,6 +23,7 @@ from mobo.kernel.config import load_config
 from mobo.kernel.keys import Keys
 from mobo.kernel.logger import setup_logging
 from mobo.kernel.registry import Registry
+from mobo.kernel.reload import ConfigWatcher
 from mobo.states import CardState, Health
 
 LOGGER = logging.getLogger(__name__)
@@ -99,8 +100,13 @@ def _install_signals(board: Board) -> None:
 
 
 def _heartbeat(board: Board, card: Card) -> None:
-    """Refresh the card's heartbeat and health while it is ready."""
+    """Refresh the card's heartbeat and health while it is ready; apply hot config."""
+    watcher = ConfigWatcher(board.config)
     while not board.wait(defaults.HEARTBEAT_INTERVAL_S):
+        applied = watcher.poll()
+        if applied:
+            LOGGER.info("applied config change: %s", ", ".join(applied))
+            _emit(board, "config.reloaded", {"card": board.card, "keys": applied})
         if not board.is_ready:
             continue
         check = card.health(board)

@@ -17,7 +17,9 @@ from gunicorn.app.base import BaseApplication
 
 from components.gateway.app import MASTER_HEADER
 from mobo.contract import Board, Card, Check
+from mobo.defaults import HEARTBEAT_INTERVAL_S
 from mobo.kernel.config import Config
+from mobo.kernel.reload import ConfigWatcher
 from mobo.kernel.supervisor import port_free
 
 PROBE_TIMEOUT_S = 2.0
@@ -67,6 +69,7 @@ class GatewayApplication(BaseApplication):
             "loglevel": self.board.config.log.level,
             "graceful_timeout": 10,
             "when_ready": self._when_ready,
+            "post_fork": self._post_fork,
             "control_socket_disable": True,  # gunicorn 23+: one per home dir would clash
         }
         for key, value in settings.items():
@@ -79,6 +82,12 @@ class GatewayApplication(BaseApplication):
         board = self.board
         services = Services(board.redis_url, board.keys, Registry.discover().names)
         return create_app(board.config, services)
+
+    def _post_fork(self, server: Any, worker: Any) -> None:
+        """Each worker applies hot config changes itself (it has its own logging)."""
+        threading.Thread(
+            target=_watch_config, args=(self.board,), daemon=True, name="config-watch"
+        ).start()
 
     def _when_ready(self, server: Any) -> None:
         threading.Thread(target=self._report_ready, name="gateway-ready", daemon=True).start()
@@ -123,6 +132,12 @@ class GatewayCard(Card):
                 _exit_worker(exc.code)
             if exc.code not in (0, None):
                 raise RuntimeError(f"gunicorn exited with code {exc.code}") from None
+
+
+def _watch_config(board: Board) -> None:
+    watcher = ConfigWatcher(board.config)
+    while not board.wait(HEARTBEAT_INTERVAL_S):
+        watcher.poll()
 
 
 def _exit_worker(code: object) -> None:

@@ -178,3 +178,15 @@ def test_component_stop_and_start(booted: BoardHome) -> None:
     assert booted.card("worker")["state"] == "stopped"
     booted.mobo("component:start", "worker")
     assert booted.card("worker")["state"] == "running"
+
+
+def test_log_level_change_reaches_running_cards(booted: BoardHome) -> None:
+    path = booted.home / "mobo.toml"
+    path.write_text(path.read_text().replace('level = "info"', 'level = "debug"'))
+
+    def reloaded() -> set[str]:
+        out = booted.mobo("events:tail", "config.*", "-n", "20", "--json").stdout
+        return {json.loads(line)["data"]["card"] for line in out.splitlines() if line}
+
+    assert wait_for(lambda: {"gateway", "worker"} <= reloaded(), timeout=20)
+    path.write_text(path.read_text().replace('level = "debug"', 'level = "info"'))
