@@ -33,11 +33,12 @@ def events_tail(ctx: click.Context, pattern: str, count: int, follow: bool, as_j
     config = load_config(home_from_env(ctx.obj))
     bus = Bus(connect(board_redis_url(config), timeout=None), Keys(config.namespace), "cli")
     show = (lambda e: click.echo(e.to_json())) if as_json else render.event_line
-    for event in bus.history(count, pattern):
+    past = bus.history(count, pattern)
+    for event in past:
         show(event)
     if follow:
         try:
-            for event in bus.follow(pattern):
+            for event in bus.follow(pattern, after=past.cursor):
                 show(event)
         except KeyboardInterrupt:
             pass

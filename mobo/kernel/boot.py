@@ -261,6 +261,7 @@ class BootManager:
         )
         bus = Bus(client, keys, "kernel", history_maxlen=config.bus.history)
         bus.emit("system.ready", {"cards": names, "urls": urls, "boot_ms": round(ready_ms, 1)})
+        bus.close()
         StateStore(config.state_dir / defaults.STATE_FILE).set_system(
             state=SystemState.READY,
             redis_url=config.redis.url,

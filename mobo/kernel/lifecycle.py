@@ -171,7 +171,11 @@ class Lifecycle:
     def _emit(self, type_: str, data: dict[str, object]) -> None:
         try:
             client = connect(board_redis_url(self.config), timeout=1.0)
-            Bus(client, Keys(self.config.namespace), "kernel").emit(type_, data)
+            bus = Bus(client, Keys(self.config.namespace), "kernel")
+            try:
+                bus.emit(type_, data)
+            finally:
+                bus.close()
         except (redis.RedisError, MoboError) as exc:
             LOGGER.warning("cannot emit %s: %s", type_, exc)
 

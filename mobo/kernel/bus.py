@@ -1,0 +1,948 @@
+"""The system bus: board events over Redis pub/sub, a capped history stream, commands.
+
+Publishing: `Bus.emit` PUBLISHes the envelope on `<prefix>:evt:<type>` and XADDs it to
+`<prefix>:history` in one pipelined round trip. It never raises because Redis is down
+or slow: the event is counted in `Bus.dropped` and a warning is logged now and then.
+
+Receiving: `Bus.start` runs one listener thread (PSUBSCRIBE `<prefix>:evt:*` and
+SUBSCRIBE `<prefix>:cmd:<card>`) that hands events to in-process handlers through a
+small thread pool; see `Bus` for the delivery guarantees. Pub/sub is fire-and-forget:
+events published while a process is disconnected are not replayed to it; the state of
+record lives in Redis keys, and the history stream backs `mobo events:tail`.
+
+The dispatcher (subscriptions, per-handler queues, worker pool, watchdog) is the
+private `_Dispatcher` below; `Bus` owns the Redis side.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import threading
+import time
+from bisect import insort
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from mobo import defaults
+from mobo.events import Context, Event, make_event, now_rfc3339
+from mobo.exceptions import BusError, BusUnavailable
+from mobo.kernel.keys import Keys
+
+LOGGER = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 1.0  # after a failed Redis call, calls are skipped (dropped) this long
+WARN_EVERY_S = 30.0  # at most one "Redis unreachable" warning per guard this often
+RECONNECT_MIN_S = 0.1  # listener reconnect backoff: first wait, doubled up to the cap
+RECONNECT_MAX_S = 5.0
+POLL_S = 0.1  # listener/watchdog wake-up: bounds how long close() waits for them
+START_WAIT_S = 1.0  # start() waits this long for the subscriptions to be confirmed
+CLOSE_WAIT_S = 0.8  # close() gives its threads this long in total to finish
+FOLLOW_BLOCK_S = 0.5  # XREAD BLOCK slice of follow(); bounds its reaction to close()
+HISTORY_BATCH = 200  # XREVRANGE page size when history() filters by pattern
+MAX_WORKERS_FACTOR = 8  # pool may grow to threads * this while handlers overrun
+
+Handler = Callable[[Event], None]
+CommandHandler = Callable[["Command"], None]
+Item = Any  # an Event or a Command travelling to a handler
+
+_REDIS_ERRORS = (redis.RedisError, OSError)
+# redis-py before 5.3 wants a command name in get_connection(); later ones deprecate it.
+_CONNECTION_ARGS = () if tuple(map(int, redis.__version__.split(".")[:2])) >= (5, 3) else ("X",)
+_DROPPED_POOL_KWARGS = (
+    "maint_notifications_pool_handler",
+    "orig_host_address",
+    "orig_socket_timeout",
+    "orig_socket_connect_timeout",
+)
+
+
+# ---------------------------------------------------------------- Redis helpers
+
+
+def redis_url(client: redis.Redis) -> str:
+    """Describe where a client points, for messages (never includes a password)."""
+    kwargs = client.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
+    return f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
+
+
+def fail_fast(client: redis.Redis, *, timeout_s: float) -> redis.Redis:
+    """Return a client to the same Redis that never retries and times out after timeout_s.
+
+    redis-py retries a refused connection with backoff for seconds by default; the bus
+    and the cache must rather fail at once and let their callers carry on.
+    """
+    pool = client.connection_pool
+    if type(pool) not in (redis.ConnectionPool, redis.BlockingConnectionPool):
+        return client  # Sentinel and friends: keep their own failover logic
+    kwargs = {k: v for k, v in pool.connection_kwargs.items() if k not in _DROPPED_POOL_KWARGS}
+    kwargs.update(
+        retry=Retry(NoBackoff(), 0),
+        socket_timeout=timeout_s,
+        socket_connect_timeout=min(timeout_s, defaults.REDIS_CONNECT_TIMEOUT_S),
+        decode_responses=False,
+    )
+    new_pool = type(pool)(
+        connection_class=pool.connection_class, max_connections=pool.max_connections, **kwargs
+    )
+    return redis.Redis(connection_pool=new_pool)
+
+
+def pipelined(client: redis.Redis, *commands: tuple[Any, ...]) -> list[Any]:
+    """Run commands in one write and one round trip, without a Pipeline object.
+
+    Half the cost of redis-py's Pipeline machinery on the emit path. Error replies are
+    raised; the connection is then dropped, since later replies may be left unread.
+    """
+    pool = client.connection_pool
+    conn = pool.get_connection(*_CONNECTION_ARGS)
+    try:
+        conn.send_packed_command(conn.pack_commands(commands))
+        return [conn.read_response() for _ in commands]
+    except BaseException:
+        conn.disconnect()
+        raise
+    finally:
+        pool.release(conn)
+
+
+def wire_json(event: Event) -> str:
+    """Return `event.to_json()`, byte for byte, without dataclasses.asdict's deep copy.
+
+    asdict costs three times as much as the JSON encoding on the emit path; a test
+    keeps the two in step.
+    """
+    ctx = event.context
+    body = {
+        "type": event.type,
+        "data": event.data,
+        "source": event.source,
+        "id": event.id,
+        "time": event.time,
+        "context": {"id": ctx.id, "parent_id": ctx.parent_id, "actor": ctx.actor},
+    }
+    return json.dumps(body, separators=(",", ":"), default=str)
+
+
+class RedisGuard:
+    """Carry on through a Redis outage: skip calls for a while after one failed, warn rarely."""
+
+    def __init__(self, what: str, url: str) -> None:
+        self._what = what
+        self._url = url
+        self._lock = threading.Lock()
+        self._retry_at = 0.0
+        self._down_since: float | None = None
+        self._warned_at = float("-inf")
+        self._lost = 0
+
+    def allow(self) -> bool:
+        """Return whether to try Redis now; a refused try counts as lost."""
+        if time.monotonic() >= self._retry_at:
+            return True
+        with self._lock:
+            self._lost += 1
+        return False
+
+    def failed(self, exc: BaseException) -> None:
+        """Record a failed call; warn at most every WARN_EVERY_S."""
+        now = time.monotonic()
+        with self._lock:
+            self._retry_at = now + RETRY_AFTER_S
+            self._down_since = self._down_since or now
+            self._lost += 1
+            if now - self._warned_at < WARN_EVERY_S:
+                return
+            self._warned_at, lost = now, self._lost
+        LOGGER.warning(
+            "%s: Redis at %s is unreachable (%s); %d call(s) dropped so far, retrying every %.0fs",
+            self._what,
+            self._url,
+            exc,
+            lost,
+            RETRY_AFTER_S,
+        )
+
+    def succeeded(self) -> None:
+        """Record a successful call; log the end of an outage once."""
+        if self._down_since is None:
+            return
+        with self._lock:
+            since, self._down_since = self._down_since, None
+            lost, self._lost = self._lost, 0
+            self._warned_at = float("-inf")
+        if since is not None:
+            LOGGER.info(
+                "%s: Redis at %s is back after %.1fs (%d call(s) dropped)",
+                self._what,
+                self._url,
+                time.monotonic() - since,
+                lost,
+            )
+
+
+# ---------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command sent to every process of one card (`reload`, `stop`, …); not an event."""
+
+    name: str
+    args: dict[str, Any]
+    source: dict[str, Any]
+    time: str = field(default_factory=now_rfc3339)
+
+    def to_json(self) -> str:
+        """Serialise as one compact JSON object."""
+        body = {"command": self.name, "args": self.args, "source": self.source, "time": self.time}
+        return json.dumps(body, separators=(",", ":"), default=str)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Command:
+        """Parse a command; raise ValueError when it is not one."""
+        obj = json.loads(raw)
+        if not isinstance(obj, dict) or not isinstance(obj.get("command"), str):
+            raise ValueError("not a bus command: needs a 'command' string")
+        return cls(
+            obj["command"],
+            obj.get("args") or {},
+            obj.get("source") or {},
+            obj.get("time") or now_rfc3339(),
+        )
+
+
+class History(list[Event]):
+    """Events oldest→newest; `cursor` is the stream position `follow(after=…)` resumes at."""
+
+    def __init__(self, events: list[Event], cursor: str) -> None:
+        super().__init__(events)
+        self.cursor = cursor
+
+
+class Subscription:
+    """A handler registered on the bus; pass it (or the handler) to `Bus.off` to remove it."""
+
+    __slots__ = (
+        "_fired",
+        "_lane",
+        "_removed",
+        "_running",
+        "_scheduled",
+        "_seq",
+        "handler",
+        "once",
+        "pattern",
+        "priority",
+    )
+
+    def __init__(
+        self, pattern: str, handler: Callable[[Any], None], priority: int, once: bool, seq: int
+    ) -> None:
+        self.pattern = pattern
+        self.handler = handler
+        self.priority = priority
+        self.once = once
+        self._seq = seq
+        self._lane: deque[_Delivery] = deque()
+        self._running = False
+        self._scheduled = False
+        self._removed = False
+        self._fired = False
+
+    @property
+    def active(self) -> bool:
+        """Whether the subscription still receives events."""
+        return not (self._removed or self._fired)
+
+    def matches(self, type_: str) -> bool:
+        """Whether an event type matches this subscription's glob."""
+        return fnmatchcase(type_, self.pattern)
+
+    def __repr__(self) -> str:
+        name = getattr(self.handler, "__qualname__", repr(self.handler))
+        return f"<Subscription {self.pattern!r} -> {name} priority={self.priority}>"
+
+
+def _sort_key(sub: Subscription) -> tuple[int, int]:
+    return (-sub.priority, sub._seq)
+
+
+@dataclass(eq=False, slots=True)
+class _Level:
+    """One event's deliveries at one priority; the next level starts when these are released."""
+
+    priority: int
+    open: bool
+    pending: int = 0
+    next: _Level | None = None
+    members: list[_Delivery] = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True)
+class _Delivery:
+    """One item on its way to one subscription."""
+
+    item: Item
+    sub: Subscription
+    level: _Level
+    queued_at: float
+    started_at: float = 0.0
+    released: bool = False
+    overrun: bool = False
+
+
+def _describe(item: Item) -> str:
+    if isinstance(item, Event):
+        return f"event {item.type} {item.id}"
+    return f"command {item.name!r}"
+
+
+# ---------------------------------------------------------------- dispatcher
+
+
+class _Dispatcher:
+    """Run handlers off the listener thread: ordered per subscription, isolated from each other."""
+
+    def __init__(self, name: str, *, timeout_s: float, threads: int, queue_max: int) -> None:
+        self._name = name
+        self._timeout = timeout_s
+        self._threads = max(1, threads)
+        self._queue_max = queue_max
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
+        self._subs: list[Subscription] = []  # copy-on-write, sorted by _sort_key
+        self._commands: list[Subscription] = []
+        self._ready: deque[Subscription] = deque()
+        self._watched: deque[_Delivery] = deque()
+        self._running: set[_Delivery] = set()
+        self._seq = itertools.count()
+        self._stop = threading.Event()
+        self._pool: list[threading.Thread] = []
+        self._workers = 0
+        self._stuck = 0
+        self._last_overflow_log = float("-inf")
+        self.overflowed = 0
+
+    # -- subscriptions
+
+    def subscribe(
+        self,
+        pattern: str,
+        handler: Callable[[Any], None],
+        priority: int,
+        once: bool,
+        *,
+        command: bool = False,
+    ) -> Subscription:
+        sub = Subscription(pattern, handler, priority, once, next(self._seq))
+        with self._lock:
+            target = list(self._commands if command else self._subs)
+            insort(target, sub, key=_sort_key)
+            if command:
+                self._commands = target
+            else:
+                self._subs = target
+        return sub
+
+    def unsubscribe(self, target: Subscription | Callable[[Any], None]) -> int:
+        with self._lock:
+            gone = [s for s in (*self._subs, *self._commands) if s is target or s.handler == target]
+            if isinstance(target, Subscription) and not target._removed and target not in gone:
+                gone.append(target)  # a `once` that fired but has not run yet
+            for sub in gone:
+                self._detach(sub)
+                self._cancel(sub)
+        return len(gone)
+
+    def _detach(self, sub: Subscription) -> None:
+        self._subs = [s for s in self._subs if s is not sub]
+        self._commands = [s for s in self._commands if s is not sub]
+
+    def _cancel(self, sub: Subscription) -> None:
+        sub._removed = True
+        while sub._lane:
+            self._release(sub._lane.popleft())
+
+    def wants(self, type_: str) -> bool:
+        """Cheap pre-check (no lock, no parsing) whether any handler matches a type."""
+        return any(s.matches(type_) for s in self._subs)
+
+    # -- dispatch (listener thread)
+
+    def dispatch_event(self, event: Event) -> None:
+        with self._lock:
+            subs = [s for s in self._subs if s.matches(event.type)]
+            for sub in subs:
+                if sub.once:
+                    sub._fired = True
+                    self._detach(sub)
+            self._deliver(event, subs)
+
+    def dispatch_command(self, command: Command) -> None:
+        with self._lock:
+            if not self._commands:
+                LOGGER.warning("bus %s: no handler for %s", self._name, _describe(command))
+            self._deliver(command, self._commands)
+
+    def _deliver(self, item: Item, subs: list[Subscription]) -> None:
+        deliveries = self._plan(item, subs)
+        self._watched.extend(d for d in deliveries if d.level.next is not None)
+        for delivery in deliveries:
+            self._enqueue(delivery)
+
+    def _plan(self, item: Item, subs: list[Subscription]) -> list[_Delivery]:
+        now, level, out = time.monotonic(), None, []
+        for sub in subs:
+            if level is None or sub.priority != level.priority:
+                new = _Level(sub.priority, open=level is None)
+                if level is not None:
+                    level.next = new
+                level = new
+            delivery = _Delivery(item, sub, level, now)
+            level.members.append(delivery)
+            level.pending += 1
+            out.append(delivery)
+        return out
+
+    def _enqueue(self, delivery: _Delivery) -> None:
+        sub = delivery.sub
+        if len(sub._lane) >= self._queue_max:
+            self._overflow(delivery)
+            self._release(delivery)
+            return
+        sub._lane.append(delivery)
+        self._wake(sub)
+
+    def _overflow(self, delivery: _Delivery) -> None:
+        self.overflowed += 1
+        now = time.monotonic()
+        if now - self._last_overflow_log >= WARN_EVERY_S:
+            self._last_overflow_log = now
+            LOGGER.warning(
+                "bus %s: %r has %d items waiting; dropped %s (%d dropped in this process)",
+                self._name,
+                delivery.sub,
+                self._queue_max,
+                _describe(delivery.item),
+                self.overflowed,
+            )
+
+    def _wake(self, sub: Subscription) -> None:
+        if sub._running or sub._scheduled or sub._removed or not sub._lane:
+            return
+        if sub._lane[0].level.open:
+            sub._scheduled = True
+            self._ready.append(sub)
+            self._work.notify()
+
+    def _release(self, delivery: _Delivery) -> None:
+        """Let lower priorities start once every delivery of this level is released."""
+        if delivery.released:
+            return
+        delivery.released = True
+        level = delivery.level
+        level.pending -= 1
+        while level.open and level.pending == 0 and level.next is not None:
+            level = level.next
+            if level.open:
+                return
+            level.open = True
+            for member in level.members:
+                self._wake(member.sub)
+
+    # -- workers
+
+    def start(self) -> None:
+        with self._lock:
+            for _ in range(self._threads):
+                self._spawn()
+        watchdog = threading.Thread(
+            target=self._watch_loop, name=f"bus-watchdog[{self._name}]", daemon=True
+        )
+        self._pool.append(watchdog)
+        watchdog.start()
+
+    def stop(self, deadline: float) -> None:
+        self._stop.set()
+        with self._work:
+            self._work.notify_all()
+        for thread in list(self._pool):
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _spawn(self) -> None:
+        self._pool = [t for t in self._pool if t.is_alive()]
+        thread = threading.Thread(
+            target=self._work_loop, name=f"bus-handler[{self._name}]", daemon=True
+        )
+        self._workers += 1
+        self._pool.append(thread)
+        thread.start()
+
+    def _work_loop(self) -> None:
+        while (delivery := self._next()) is not None:
+            self._call(delivery)
+            if not self._finish(delivery):
+                return
+
+    def _next(self) -> _Delivery | None:
+        with self._work:
+            while not self._stop.is_set():
+                if not self._ready:
+                    self._work.wait()
+                    continue
+                sub = self._ready.popleft()
+                sub._scheduled = False
+                if sub._removed or not sub._lane:
+                    continue
+                delivery = sub._lane.popleft()
+                sub._running = True
+                delivery.started_at = time.monotonic()
+                self._running.add(delivery)
+                return delivery
+            self._workers -= 1
+            return None
+
+    def _call(self, delivery: _Delivery) -> None:
+        try:
+            delivery.sub.handler(delivery.item)
+        except Exception:
+            LOGGER.exception(
+                "bus %s: handler %r failed on %s",
+                self._name,
+                delivery.sub,
+                _describe(delivery.item),
+            )
+
+    def _finish(self, delivery: _Delivery) -> bool:
+        """Book a finished call; return False when this worker should retire."""
+        with self._work:
+            sub = delivery.sub
+            sub._running = False
+            self._running.discard(delivery)
+            self._release(delivery)
+            self._wake(sub)
+            if delivery.overrun:
+                self._stuck -= 1
+                if self._workers - self._stuck > self._threads:
+                    self._workers -= 1
+                    return False
+            return True
+
+    # -- watchdog
+
+    def _watch_loop(self) -> None:
+        interval = min(self._timeout / 4, POLL_S * 2.5)
+        while not self._stop.wait(interval):
+            now = time.monotonic()
+            with self._lock:
+                self._release_waited(now)
+                overruns = self._flag_overruns(now)
+            for delivery in overruns:
+                LOGGER.warning(
+                    "bus %s: handler %r has run for more than %.1fs on %s; other handlers go on",
+                    self._name,
+                    delivery.sub,
+                    self._timeout,
+                    _describe(delivery.item),
+                )
+
+    def _release_waited(self, now: float) -> None:
+        while self._watched and (
+            self._watched[0].released or self._watched[0].queued_at + self._timeout <= now
+        ):
+            self._release(self._watched.popleft())
+
+    def _flag_overruns(self, now: float) -> list[_Delivery]:
+        late = [d for d in self._running if not d.overrun and d.started_at + self._timeout <= now]
+        for delivery in late:
+            delivery.overrun = True
+            self._stuck += 1
+            if self._workers - self._stuck < self._threads and (
+                self._workers < self._threads * MAX_WORKERS_FACTOR
+            ):
+                self._spawn()
+        return late
+
+
+# ---------------------------------------------------------------- the bus
+
+
+class Bus:
+    """The board's event bus for one process of one card.
+
+    Delivery guarantees (for handlers registered with `on`, `once`, `on_command`):
+
+    - *At most once.* Each handler sees an event at most once. Events are lost when the
+      process is disconnected from Redis (no replay: re-read state instead), when a
+      handler's queue is full, and when the bus closes with events still queued.
+    - *Own and board-wide.* Events come back from Redis, so a process receives its own
+      emits and those of every process of the same board (same key prefix), never
+      those of another board.
+    - *Ordered per handler.* One handler is called for one event at a time, in the order
+      the listener received them. Different handlers run concurrently on a small pool of
+      threads (`handler_threads`).
+    - *Priority.* For one event, handlers of a higher priority are started first, and a
+      lower priority starts only when every higher-priority handler has finished that
+      event, or at the latest `handler_timeout` after the event arrived. Handlers of
+      equal priority run concurrently.
+    - *Isolation.* A handler that raises is logged with its traceback; others go on.
+      A handler running longer than `handler_timeout` is logged as slow and its worker
+      thread is replaced, so it delays neither the publisher nor the other handlers;
+      only its own later events wait behind it.
+    - *Overflow.* Each handler's queue holds up to `queue_max` events; when it is full,
+      new events for that handler are dropped, counted in `overflowed`, and logged (not
+      once per event).
+
+    The listener subscribes to every event of the board as soon as `start()` runs,
+    whether or not handlers exist yet, so `on()` takes effect at once; when Redis goes
+    away it reconnects with capped backoff and logs once per outage. `emit()` and
+    `history()`/`follow()` need no `start()`.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: Keys,
+        card: str,
+        *,
+        history_maxlen: int = defaults.BUS_HISTORY_MAXLEN,
+        handler_timeout: float = defaults.BUS_HANDLER_TIMEOUT_S,
+        handler_threads: int = defaults.BUS_HANDLER_THREADS,
+        queue_max: int = defaults.BUS_QUEUE_MAX,
+    ) -> None:
+        self.card = card
+        self.redis_url = redis_url(client)
+        self._keys = keys
+        self._maxlen = history_maxlen
+        self._pub = fail_fast(client, timeout_s=defaults.REDIS_CONNECT_TIMEOUT_S)
+        self._read = fail_fast(client, timeout_s=defaults.REDIS_SOCKET_TIMEOUT_S)
+        self._guard = RedisGuard(f"bus {card}", self.redis_url)
+        self._dispatcher = _Dispatcher(
+            card, timeout_s=handler_timeout, threads=handler_threads, queue_max=queue_max
+        )
+        self._evt_prefix = keys.event_channel("").encode()
+        self._closing = threading.Event()
+        self._subscribed = threading.Event()
+        self._listener: threading.Thread | None = None
+        self._down_since: float | None = None
+        self._epoch = 0
+        self._count_lock = threading.Lock()
+        self._dropped = 0
+
+    # -- publishing
+
+    def emit(
+        self, type_: str, data: dict[str, Any] | None = None, *, context: Context | None = None
+    ) -> Event:
+        """Publish an event and append it to the history; never raise because of Redis."""
+        event = make_event(type_, data, card=self.card, context=context)
+        if not self._guard.allow():
+            self._count_drop()
+            return event
+        raw = wire_json(event)
+        try:
+            pipelined(
+                self._pub,
+                ("PUBLISH", self._keys.event_channel(event.type), raw),
+                ("XADD", self._keys.history, "MAXLEN", "~", self._maxlen, "*", "e", raw),
+            )
+        except _REDIS_ERRORS as exc:
+            self._count_drop()
+            self._guard.failed(exc)
+        else:
+            self._guard.succeeded()
+        return event
+
+    @property
+    def dropped(self) -> int:
+        """Events `emit` could not hand to Redis since this bus was made."""
+        return self._dropped
+
+    @property
+    def overflowed(self) -> int:
+        """Deliveries to handlers of this process dropped because a handler's queue was full."""
+        return self._dispatcher.overflowed
+
+    def _count_drop(self) -> None:
+        with self._count_lock:
+            self._dropped += 1
+
+    def send_command(self, card: str, command: str, /, **args: Any) -> int:
+        """Send a command to every process of a card; return how many processes listen."""
+        message = Command(command, args, {"card": self.card, "pid": os.getpid()})
+        try:
+            return int(self._pub.publish(self._keys.command(card), message.to_json()))
+        except _REDIS_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+
+    # -- subscribing
+
+    def on(self, pattern: str, handler: Handler, *, priority: int = 0) -> Subscription:
+        """Call `handler(event)` for every event whose type matches the glob `pattern`."""
+        return self._dispatcher.subscribe(pattern, handler, priority, once=False)
+
+    def once(self, pattern: str, handler: Handler, *, priority: int = 0) -> Subscription:
+        """Call `handler(event)` for the next matching event only."""
+        return self._dispatcher.subscribe(pattern, handler, priority, once=True)
+
+    def off(self, handler_or_subscription: Subscription | Callable[[Any], None]) -> int:
+        """Stop delivering to a subscription, or to every subscription of a handler.
+
+        Queued events are discarded; a call already running finishes. Returns how many
+        subscriptions were removed.
+        """
+        return self._dispatcher.unsubscribe(handler_or_subscription)
+
+    def on_command(self, handler: CommandHandler) -> Subscription:
+        """Call `handler(command)` for every command sent to this bus's card."""
+        return self._dispatcher.subscribe("", handler, 0, once=False, command=True)
+
+    # -- lifecycle
+
+    def start(self) -> Bus:
+        """Start the listener; wait briefly until its subscriptions are confirmed."""
+        if self._closing.is_set():
+            raise BusError("this bus is closed; make a new Bus to listen again")
+        if self._listener is None:
+            self._dispatcher.start()
+            self._listener = threading.Thread(
+                target=self._listen, daemon=True, name=f"bus-listener[{self.card}]"
+            )
+            self._listener.start()
+            self._subscribed.wait(START_WAIT_S)
+        return self
+
+    @property
+    def listening(self) -> bool:
+        """Whether the listener is subscribed right now."""
+        return self._subscribed.is_set()
+
+    @property
+    def epoch(self) -> int:
+        """How many times the listener has (re)subscribed; a change means events may be lost."""
+        return self._epoch
+
+    def close(self) -> None:
+        """Stop listening and delivering; return within about a second."""
+        self._closing.set()
+        deadline = time.monotonic() + CLOSE_WAIT_S
+        if self._listener is not None:
+            self._listener.join(max(0.0, deadline - time.monotonic()))
+        self._dispatcher.stop(deadline)
+        for client in (self._pub, self._read):
+            # A follow() in another thread still owns its connection; it lets go within
+            # FOLLOW_BLOCK_S, and closing the socket under it would crash its read.
+            client.connection_pool.disconnect(inuse_connections=False)
+
+    def __enter__(self) -> Bus:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- listener thread
+
+    def _listen(self) -> None:
+        backoff = RECONNECT_MIN_S
+        while not self._closing.is_set():
+            pubsub = self._read.pubsub()
+            try:
+                pubsub.psubscribe(self._keys.event_pattern())
+                pubsub.subscribe(self._keys.command(self.card))
+                self._pump(pubsub)
+            except _REDIS_ERRORS as exc:
+                self._lost(exc)
+                self._closing.wait(backoff)
+                backoff = min(backoff * 2, RECONNECT_MAX_S)
+                continue
+            finally:
+                _close_quietly(pubsub)
+            backoff = RECONNECT_MIN_S
+        self._subscribed.clear()
+
+    def _pump(self, pubsub: redis.client.PubSub) -> None:
+        confirmed = 0
+        while not self._closing.is_set():
+            message = pubsub.get_message(timeout=POLL_S)
+            if message is None:
+                continue
+            if message["type"] in ("psubscribe", "subscribe"):
+                confirmed += 1
+                if confirmed == 2:
+                    self._connected()
+                continue
+            self._handle(message)
+
+    def _connected(self) -> None:
+        self._epoch += 1
+        self._subscribed.set()
+        if self._down_since is not None:
+            LOGGER.info(
+                "bus %s: listening again on Redis at %s after %.1fs",
+                self.card,
+                self.redis_url,
+                time.monotonic() - self._down_since,
+            )
+            self._down_since = None
+
+    def _lost(self, exc: BaseException) -> None:
+        self._subscribed.clear()
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            LOGGER.warning(
+                "bus %s: cannot listen on Redis at %s (%s); reconnecting with backoff up to "
+                "%.0fs (events published meanwhile are not replayed)",
+                self.card,
+                self.redis_url,
+                exc,
+                RECONNECT_MAX_S,
+            )
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        try:
+            if message["type"] == "pmessage":
+                self._on_event_message(message["channel"], message["data"])
+            elif message["type"] == "message":
+                self._dispatcher.dispatch_command(Command.from_json(message["data"]))
+        except ValueError as exc:
+            LOGGER.warning(
+                "bus %s: ignored a malformed message on %s: %s",
+                self.card,
+                message.get("channel"),
+                exc,
+            )
+        except Exception:
+            LOGGER.exception("bus %s: failed to dispatch a message", self.card)
+
+    def _on_event_message(self, channel: bytes, raw: bytes) -> None:
+        type_ = channel[len(self._evt_prefix) :].decode("utf-8", "replace")
+        if self._dispatcher.wants(type_):
+            self._dispatcher.dispatch_event(Event.from_json(raw))
+
+    # -- history
+
+    def history(self, count: int = 100, pattern: str = "*") -> History:
+        """Return the last `count` events matching `pattern`, oldest first."""
+        try:
+            return self._read_history(count, pattern)
+        except _REDIS_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+
+    def _read_history(self, count: int, pattern: str) -> History:
+        found: list[Event] = []
+        cursor, upper = None, "+"
+        while len(found) < count:
+            page = self._read.xrevrange(self._keys.history, max=upper, min="-", count=HISTORY_BATCH)
+            if not page:
+                break
+            cursor = cursor or page[0][0].decode()
+            found.extend(_matching(page, pattern, count - len(found)))
+            upper = "(" + page[-1][0].decode()
+            if len(page) < HISTORY_BATCH:
+                break
+        found.reverse()
+        return History(found, cursor or self._tail())
+
+    def _tail(self) -> str:
+        newest = self._read.xrevrange(self._keys.history, count=1)
+        return newest[0][0].decode() if newest else "0-0"
+
+    def follow(
+        self, pattern: str = "*", *, after: str | None = None, timeout: float | None = None
+    ) -> Iterator[Event]:
+        """Yield new events matching `pattern` as they are emitted.
+
+        Starts after the stream position `after` (e.g. `history(…).cursor`, so nothing
+        emitted between the two calls is missed), by default after the newest event at
+        the time of this call. Stops after `timeout` seconds without a matching event
+        (if given) or when the bus is closed.
+        """
+        try:
+            start = after or self._tail()
+        except _REDIS_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        return self._follow(pattern, start, timeout)
+
+    def _follow(self, pattern: str, last: str, timeout: float | None) -> Iterator[Event]:
+        idle_until = None if timeout is None else time.monotonic() + timeout
+        while not self._closing.is_set():
+            block = FOLLOW_BLOCK_S
+            if idle_until is not None:
+                block = min(block, idle_until - time.monotonic())
+                if block <= 0.001:
+                    return
+            for entry_id, event in self._read_after(last, block):
+                last = entry_id
+                if event is not None and fnmatchcase(event.type, pattern):
+                    yield event
+                    if timeout is not None:
+                        idle_until = time.monotonic() + timeout
+
+    def _read_after(self, last: str, block_s: float) -> list[tuple[str, Event | None]]:
+        try:
+            reply = self._read.xread(
+                {self._keys.history: last}, count=HISTORY_BATCH, block=max(1, int(block_s * 1000))
+            )
+        except _REDIS_ERRORS as exc:
+            if self._closing.is_set():
+                return []
+            raise self._unavailable(exc) from exc
+        return [
+            (entry_id.decode(), _parse_entry(fields)) for entry_id, fields in _stream_entries(reply)
+        ]
+
+    def _unavailable(self, exc: BaseException) -> BusUnavailable:
+        return BusUnavailable(
+            f"the bus (Redis at {self.redis_url}) cannot be reached: {exc}",
+            hint="run `mobo status` to check the board, or start Redis and try again",
+        )
+
+
+def _close_quietly(pubsub: redis.client.PubSub) -> None:
+    try:
+        pubsub.close()
+    except _REDIS_ERRORS:
+        LOGGER.debug("closing a broken pub/sub connection failed", exc_info=True)
+
+
+def _parse_entry(fields: dict[bytes, bytes]) -> Event | None:
+    try:
+        return Event.from_json(fields[b"e"])
+    except (KeyError, ValueError):
+        LOGGER.debug("skipped a history entry that is not an event: %r", fields)
+        return None
+
+
+def _matching(
+    page: list[tuple[bytes, dict[bytes, bytes]]], pattern: str, limit: int
+) -> list[Event]:
+    out: list[Event] = []
+    for _entry_id, fields in page:
+        event = _parse_entry(fields)
+        if event is not None and fnmatchcase(event.type, pattern):
+            out.append(event)
+            if len(out) == limit:
+                break
+    return out
+
+
+def _stream_entries(reply: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """Entries of a one-stream XREAD reply, in RESP2 (list) or RESP3 (dict) shape."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        return [tuple(entry) for entries in reply.values() for entry in entries[0]]
+    return list(reply[0][1])
