@@ -44,6 +44,27 @@ def _register() -> None:
     for module in (board, cards, observe):
         for command in module.COMMANDS:
             main.add_command(command)
+    for command in card_commands():
+        main.add_command(command)
+
+
+def card_commands() -> list[click.Command]:
+    """Return the commands cards declare in their manifests (`provides.cli`).
+
+    Each entry is `module:attribute`, naming a click command or a list of them.
+    """
+    import importlib
+
+    from mobo.kernel.registry import Registry
+
+    commands: list[click.Command] = []
+    registry = Registry.discover()
+    for name in registry.names:
+        for ref in registry.get(name).provides.cli:
+            module, _, attr = ref.partition(":")
+            found = getattr(importlib.import_module(module), attr)
+            commands.extend(found if isinstance(found, list | tuple) else [found])
+    return commands
 
 
 _register()
