@@ -1,0 +1,1 @@
+"""One adapter per engine; `base` holds the contract they share."""

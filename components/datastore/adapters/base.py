@@ -1,0 +1,108 @@
+"""The adapter contract every engine fulfils, and the values it returns."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, NamedTuple
+
+from ..query import Query
+from ..schema import Column, ForeignKey, Index, Kind, Schema, Table
+from ..settings import StoreSettings
+
+__all__ = [
+    "Adapter",
+    "Column",
+    "ForeignKey",
+    "Health",
+    "Index",
+    "Kind",
+    "Result",
+    "Schema",
+    "Table",
+    "Transaction",
+]
+
+Params = Sequence[object] | Mapping[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """Rows as dicts of JSON-friendly values; `count` only when the Select asked for it."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    count: int | None = None
+    rowcount: int = 0
+
+
+class Health(NamedTuple):
+    """What `Adapter.health()` found; unpacks as `ok, latency_ms, detail`."""
+
+    ok: bool
+    latency_ms: float
+    detail: str
+
+
+class Transaction:
+    """An open transaction on one pooled connection; pass it as `execute(..., tx=tx)`.
+
+    It belongs to the thread that opened it and ends with the `transaction()` block.
+    """
+
+    __slots__ = ("active", "adapter", "connection")
+
+    def __init__(self, adapter: Adapter, connection: object) -> None:
+        self.adapter = adapter
+        self.connection = connection
+        self.active = True
+
+
+class Adapter(ABC):
+    """One data store: a pool, a cached schema, and queries compiled for its engine."""
+
+    engine: ClassVar[str]
+
+    def __init__(self, name: str, settings: StoreSettings) -> None:
+        self.name = name
+        self.settings = settings
+
+    def __enter__(self) -> Adapter:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @abstractmethod
+    def connect(self) -> None:
+        """Open the pool (pool_min..pool_max) and load the schema; DatastoreUnavailable if down."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the pool; the adapter can be connected again."""
+
+    @abstractmethod
+    def health(self) -> Health:
+        """Run a trivial query and time it; never raises."""
+
+    @abstractmethod
+    def introspect(self) -> Schema:
+        """Return the cached schema, loading it on first use."""
+
+    @abstractmethod
+    def refresh_schema(self) -> Schema:
+        """Reload the schema from the engine (after DDL) and cache it."""
+
+    @abstractmethod
+    def execute(self, query: Query, *, tx: Transaction | None = None) -> Result:
+        """Run a neutral query, in `tx` or in a transaction of its own."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """Open a transaction: committed when the block ends, rolled back if it raises."""
+
+    @abstractmethod
+    def raw(self, sql: str, params: Params = None, *, tx: Transaction | None = None) -> Result:
+        """Run operator SQL with the driver's own placeholders; no schema checks."""

@@ -1,0 +1,305 @@
+"""What the three SQL adapters share: transactions, execution plans, decoding, errors.
+
+An engine module supplies the driver hooks (`_open`, `_connection`, `_begin`, `_end`,
+`_run`, `_load_schema`, `_translate`); this class turns a neutral query into statements
+run inside one transaction, so a count and its page, or an emulated RETURNING and its
+write, see the same data.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from abc import abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
+from typing import Any, NamedTuple
+
+from mobo.exceptions import DatastoreError, DatastoreUnavailable, QueryError
+
+from ..compiler import Compiler, Statement
+from ..dialect import Dialect
+from ..errors import unavailable
+from ..pool import PoolClosed, PoolTimeout
+from ..query import And, Cond, Delete, Insert, Or, Query, Select, Update
+from ..schema import Schema, Table
+from ..values import jsonable
+from .base import Adapter, Health, Params, Result, Transaction
+
+LOGGER = logging.getLogger(__name__)
+
+
+class Fetched(NamedTuple):
+    """What one statement returned: raw driver rows, affected rows, column names."""
+
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+    names: tuple[str, ...] = ()
+
+
+class SqlAdapter(Adapter):
+    """Execute neutral queries on a SQL engine through its driver hooks."""
+
+    def __init__(self, name: str, settings: Any) -> None:
+        super().__init__(name, settings)
+        self._dialect: Dialect | None = None
+        self._schema: Schema | None = None
+        self._lock = threading.Lock()
+
+    # -- driver hooks -------------------------------------------------------------------
+
+    @abstractmethod
+    def _open(self) -> Dialect:
+        """Open the pool (failing fast if the server is down); return the dialect."""
+
+    @abstractmethod
+    def _shutdown(self) -> None:
+        """Close the pool."""
+
+    @abstractmethod
+    def _connection(self) -> AbstractContextManager[Any]:
+        """Lend a pooled connection."""
+
+    @abstractmethod
+    def _begin(self, conn: Any, *, read_only: bool) -> None:
+        """Start a transaction (read-only ones may take a consistent snapshot)."""
+
+    @abstractmethod
+    def _end(self, conn: Any, *, commit: bool) -> None:
+        """Commit or roll back."""
+
+    @abstractmethod
+    def _run(self, conn: Any, sql: str, params: Params) -> Fetched:
+        """Execute one statement and fetch what it returns."""
+
+    @abstractmethod
+    def _load_schema(self, conn: Any) -> Schema:
+        """Introspect the store."""
+
+    @abstractmethod
+    def _translate(self, exc: BaseException) -> DatastoreError | None:
+        """Return the board's error for a driver error, None for anything else."""
+
+    def _describe(self, conn: Any) -> str:
+        """Return a one-line description of the server for health()."""
+        return self.engine
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def dialect(self) -> Dialect:
+        """Return the engine's dialect, known once connected."""
+        if self._dialect is None:
+            raise unavailable(f"datastore {self.name} is not connected", hint="call connect()")
+        return self._dialect
+
+    def connect(self) -> None:
+        try:
+            with self._guard():
+                self._dialect = self._open()
+        except DatastoreUnavailable:
+            raise
+        except DatastoreError as exc:  # whatever stops the pool opening: the store is not there
+            raise unavailable(f"datastore {self.name}: {exc}", hint=exc.hint) from exc
+        LOGGER.info("datastore %s (%s) connected", self.name, self.engine)
+        self.refresh_schema()
+
+    def close(self) -> None:
+        if self._dialect is not None:
+            with self._guard():
+                self._shutdown()
+            LOGGER.info("datastore %s closed", self.name)
+
+    def health(self) -> Health:
+        start = time.perf_counter()
+        try:
+            with self._guard(), self._connection() as conn:
+                self._run(conn, "SELECT 1", None)
+                detail = self._describe(conn)
+        except DatastoreError as exc:
+            return Health(False, _ms_since(start), str(exc))
+        return Health(True, _ms_since(start), detail)
+
+    def introspect(self) -> Schema:
+        return self._schema if self._schema is not None else self.refresh_schema()
+
+    def refresh_schema(self) -> Schema:
+        with self._transaction_on(read_only=True) as conn:
+            schema = self._load_schema(conn)
+        with self._lock:
+            self._schema = schema
+        LOGGER.debug("datastore %s: %d tables and views", self.name, len(schema.tables))
+        return schema
+
+    # -- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._transaction_on(read_only=False) as conn:
+            tx = Transaction(self, conn)
+            try:
+                yield tx
+            finally:
+                tx.active = False
+
+    @contextmanager
+    def _transaction_on(self, *, read_only: bool) -> Iterator[Any]:
+        with self._guard(), self._connection() as conn:
+            self._begin(conn, read_only=read_only)
+            try:
+                yield conn
+            except BaseException:
+                self._abort(conn)
+                raise
+            self._end(conn, commit=True)
+
+    def _abort(self, conn: Any) -> None:
+        try:
+            self._end(conn, commit=False)
+        except Exception as exc:  # the connection is likely dead; the pool discards it
+            LOGGER.warning("datastore %s: rollback failed: %s", self.name, exc)
+
+    def _connection_of(self, tx: Transaction) -> Any:
+        if tx.adapter is not self or not tx.active:
+            raise QueryError(f"that transaction is not open on datastore {self.name}")
+        return tx.connection
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Translate driver errors raised in the block into DatastoreErrors."""
+        try:
+            yield
+        except DatastoreError:
+            raise
+        except PoolTimeout as exc:
+            raise unavailable(f"datastore {self.name}: {exc}", code="PGRST003") from exc
+        except PoolClosed as exc:
+            raise unavailable(f"datastore {self.name} is closed", hint="connect() it") from exc
+        except Exception as exc:
+            error = self._translate(exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    # -- queries ------------------------------------------------------------------------
+
+    def execute(self, query: Query, *, tx: Transaction | None = None) -> Result:
+        compiler = Compiler(self.dialect, self.introspect())
+        compiler.check(query)  # every name resolved before any SQL is built
+        if tx is not None:
+            conn = self._connection_of(tx)
+            with self._guard():
+                return self._dispatch(compiler, query, conn)
+        with self._transaction_on(read_only=isinstance(query, Select)) as conn:
+            return self._dispatch(compiler, query, conn)
+
+    def raw(self, sql: str, params: Params = None, *, tx: Transaction | None = None) -> Result:
+        if tx is not None:
+            conn = self._connection_of(tx)
+            with self._guard():
+                return self._raw(conn, sql, params)
+        with self._transaction_on(read_only=False) as conn:
+            return self._raw(conn, sql, params)
+
+    def _raw(self, conn: Any, sql: str, params: Params) -> Result:
+        fetched = self._run(conn, sql, params)
+        rows = [dict(zip(fetched.names, map(jsonable, row), strict=True)) for row in fetched.rows]
+        return Result(rows, None, fetched.rowcount)
+
+    def _dispatch(self, compiler: Compiler, query: Query, conn: Any) -> Result:
+        if isinstance(query, Select):
+            return self._select(compiler, query, conn)
+        if isinstance(query, Insert):
+            return self._insert(compiler, query, conn)
+        if isinstance(query, Delete):
+            return self._write(conn, compiler.delete(query))
+        if not query.values:
+            return Result()
+        if query.returning is not None and not self.dialect.supports_returning("update"):
+            return self._update_returning(compiler, query, conn)
+        return self._write(conn, compiler.update(query))
+
+    def _select(self, compiler: Compiler, query: Select, conn: Any) -> Result:
+        rows = self._fetch(conn, compiler.select(query))
+        count = None
+        if query.count:
+            statement = compiler.count(query)
+            count = int(self._run(conn, statement.sql, statement.params).rows[0][0])
+        return Result(rows, count, len(rows))
+
+    def _insert(self, compiler: Compiler, query: Insert, conn: Any) -> Result:
+        rows: list[dict[str, Any]] = []
+        total = 0
+        for statement in compiler.insert(query):
+            result = self._insert_batch(conn, statement, query)
+            rows.extend(result.rows)
+            total += result.rowcount
+        return Result(rows, None, total)
+
+    def _insert_batch(self, conn: Any, statement: Statement, query: Insert) -> Result:
+        """Run one INSERT statement; engines override to fix up upsert semantics."""
+        return self._write(conn, statement)
+
+    def _update_returning(self, compiler: Compiler, query: Update, conn: Any) -> Result:
+        """Emulate UPDATE ... RETURNING: lock the keys, update them, read them back."""
+        table = compiler.schema.table(query.table)
+        keys_statement = compiler.keys(query.table, query.where)
+        keys = self._run(conn, keys_statement.sql, keys_statement.params).rows
+        rows: list[dict[str, Any]] = []
+        size = max(1, self.dialect.max_params // max(1, len(table.primary_key) * 2))
+        for start in range(0, len(keys), size):
+            batch = keys[start : start + size]
+            update = replace(query, where=_keys_filter(table, batch), returning=None)
+            statement = compiler.update(update)
+            self._run(conn, statement.sql, statement.params)
+            moved = [_moved_key(table, query, key) for key in batch]
+            select = Select(query.table, query.returning or (), _keys_filter(table, moved))
+            rows.extend(self._fetch(conn, compiler.select(select)))
+        return Result(rows, None, len(keys))
+
+    def _write(self, conn: Any, statement: Statement) -> Result:
+        fetched = self._run(conn, statement.sql, statement.params)
+        if not statement.outputs:
+            return Result([], None, fetched.rowcount)
+        rows = self._decode(statement, fetched.rows)
+        return Result(rows, None, len(rows))
+
+    def _fetch(self, conn: Any, statement: Statement) -> list[dict[str, Any]]:
+        return self._decode(statement, self._run(conn, statement.sql, statement.params).rows)
+
+    def _decode(
+        self, statement: Statement, rows: Sequence[tuple[Any, ...]]
+    ) -> list[dict[str, Any]]:
+        decode = self.dialect.codec.decode
+        outputs = statement.outputs
+        return [
+            {o.key: decode(o.column, value) for o, value in zip(outputs, row, strict=True)}
+            for row in rows
+        ]
+
+
+def _keys_filter(table: Table, keys: Sequence[Sequence[object]]) -> Or:
+    return Or(
+        [
+            And(
+                [
+                    Cond(name, "eq", value)
+                    for name, value in zip(table.primary_key, key, strict=True)
+                ]
+            )
+            for key in keys
+        ]
+    )
+
+
+def _moved_key(table: Table, query: Update, key: Sequence[object]) -> tuple[object, ...]:
+    """Return a row's primary key after the update (which may set key columns)."""
+    return tuple(
+        query.values.get(name, old) for name, old in zip(table.primary_key, key, strict=True)
+    )
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 3)

@@ -1,0 +1,79 @@
+"""Open adapters by engine name: `open_adapter("main", {"engine": "sqlite", ...})`.
+
+Engine modules are imported on first use, so a board on SQLite alone needs neither
+psycopg nor pymysql installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from mobo.exceptions import ConfigError
+
+from .adapters.base import Adapter
+from .settings import parse_settings
+
+LOGGER = logging.getLogger(__name__)
+
+ENGINES: dict[str, tuple[str, str]] = {
+    "postgres": ("components.datastore.adapters.postgres", "PostgresAdapter"),
+    "sqlite": ("components.datastore.adapters.sqlite", "SqliteAdapter"),
+    "mysql": ("components.datastore.adapters.mysql", "MysqlAdapter"),
+}
+
+
+def adapter_class(engine: str) -> type[Adapter]:
+    """Return the adapter class of an engine (postgres, sqlite, mysql)."""
+    try:
+        module_name, class_name = ENGINES[engine]
+    except KeyError:
+        raise ConfigError(f"no adapter for engine {engine!r}") from None
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"the {engine} adapter needs a driver: {exc}") from exc
+    return getattr(module, class_name)
+
+
+def open_adapter(
+    name: str,
+    settings: Mapping[str, object],
+    *,
+    home: Path | None = None,
+    connect: bool = True,
+) -> Adapter:
+    """Validate a store's settings, build its adapter and (by default) connect it.
+
+    Relative SQLite paths are resolved against `home`, the board's home directory.
+    """
+    parsed = parse_settings(name, settings, home=home)
+    adapter = adapter_class(parsed.engine)(name, parsed)
+    if connect:
+        adapter.connect()
+    return adapter
+
+
+def open_datastores(
+    sections: Mapping[str, Mapping[str, object]], *, home: Path | None = None
+) -> dict[str, Adapter]:
+    """Open every `[datastores.<name>]` store; if one fails, close those already open."""
+    opened: dict[str, Adapter] = {}
+    try:
+        for name, settings in sections.items():
+            opened[name] = open_adapter(name, settings, home=home)
+    except Exception:
+        close_all(opened)
+        raise
+    return opened
+
+
+def close_all(adapters: Mapping[str, Adapter]) -> None:
+    """Close every adapter, logging (not raising) a failure to close one."""
+    for name, adapter in adapters.items():
+        try:
+            adapter.close()
+        except Exception as exc:  # one store failing to close must not keep others open
+            LOGGER.warning("datastore %s did not close cleanly: %s", name, exc)
