@@ -49,6 +49,10 @@ def boot(ctx: click.Context, foreground: bool) -> None:
 
     screen = render.BootScreen()
     manager = BootManager(_home(ctx), screen)
+    caught: list[int] = []
+    if foreground:  # from the start: a stop asked for during the boot is honoured after it
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, frame: caught.append(signum))
     try:
         result = manager.boot(foreground=foreground)
     except BootError as exc:
@@ -56,16 +60,13 @@ def boot(ctx: click.Context, foreground: bool) -> None:
         sys.exit(1)
     render.boot_result(result)
     if foreground and not result.already_running:
-        _stay_attached(_home(ctx))
+        _stay_attached(_home(ctx), caught)
 
 
-def _stay_attached(home: Path) -> None:
-    """Wait for a signal, then shut the board down gracefully."""
+def _stay_attached(home: Path, caught: list[int]) -> None:
+    """Wait for a signal (or supervisord's end), then shut the board down gracefully."""
     from mobo.kernel.lifecycle import Lifecycle
 
-    caught = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda signum, frame: caught.append(signum))
     lifecycle = Lifecycle(load_config(home))
     while not caught and lifecycle.supervisor.is_running():
         time.sleep(0.5)

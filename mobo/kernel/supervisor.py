@@ -148,7 +148,9 @@ class Supervisor:
         """Start supervisord for this home and wait for its socket (unless foreground)."""
         cmd = [sys.executable, "-m", "supervisor.supervisord", "-c", str(conf_path(self.config))]
         if foreground:
-            return subprocess.Popen([*cmd, "-n"])
+            # its own session: a Ctrl-C meant for `mobo boot` must not reach supervisord,
+            # which `mobo` then shuts down in dependency order
+            return subprocess.Popen([*cmd, "-n"], start_new_session=True)
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise SupervisorError(

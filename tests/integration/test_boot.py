@@ -101,3 +101,35 @@ def test_two_boards_share_one_redis_without_seeing_each_other() -> None:
     finally:
         teardown(first)
         teardown(second)
+
+
+def test_foreground_boot_stays_attached_and_stops_on_sigterm(board_home: BoardHome) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mobo", "boot", "--foreground"],
+        env=board_home.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: board_home.card("gateway")["state"] == "running", timeout=30)
+        pids = board_home.board_pids()
+        assert proc.poll() is None  # still attached
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        wait_for(lambda: not [p for p in pids if psutil.pid_exists(p)], timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_a_corrupt_state_file_never_blocks_a_boot(board_home: BoardHome) -> None:
+    state = board_home.home / ".mobo" / "state.json"
+    state.write_text('{"system": {"state": "rea')  # truncated mid-write
+    board_home.mobo("boot")
+    assert board_home.status()["board"]["state"] == "ready"
+    assert list(state.parent.glob("state.json.corrupt-*"))
