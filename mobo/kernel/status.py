@@ -8,7 +8,7 @@ the rest is down.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import psutil
@@ -86,6 +86,7 @@ def collect(config: Config) -> BoardStatus:
         _card(config, n, procs.get(n), reports.get(n, {}), urls.get(n), started)
         for n in registry.names
     ]
+    cards = _mark_blocked(registry, cards)
     board = {
         "id": config.board.id,
         "name": config.board.name,
@@ -95,6 +96,25 @@ def collect(config: Config) -> BoardStatus:
         "redis_url": system.get("redis_url") if running else None,
     }
     return BoardStatus(board, cards)
+
+
+def _mark_blocked(registry: Registry, cards: list[CardStatus]) -> list[CardStatus]:
+    """Name the cause when a card's dependency is not running (the card is blocked)."""
+    states = {c.name: c.state for c in cards}
+    up = (CardState.RUNNING, CardState.IDLE)
+    out = []
+    for card in cards:
+        down = [d for d in registry.get(card.name).depends_on if states.get(d) not in up]
+        quiet = card.state in (CardState.UNPLUGGED, CardState.IDLE) or card.detail == "board is off"
+        if not down or quiet:
+            out.append(card)
+            continue
+        cause = ", ".join(f"{d} is {states.get(d)}" for d in down)
+        if card.state == CardState.RUNNING:
+            out.append(replace(card, health=Health.DEGRADED, detail=f"dependency down: {cause}"))
+        else:
+            out.append(replace(card, state=CardState.BLOCKED, detail=f"blocked: {cause}"))
+    return out
 
 
 def _reports(config: Config, names: list[str]) -> dict[str, dict[str, str]]:

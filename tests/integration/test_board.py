@@ -190,3 +190,19 @@ def test_log_level_change_reaches_running_cards(booted: BoardHome) -> None:
 
     assert wait_for(lambda: {"gateway", "worker"} <= reloaded(), timeout=20)
     path.write_text(path.read_text().replace('level = "debug"', 'level = "info"'))
+
+
+def test_a_stopped_dependency_marks_dependents_with_the_cause() -> None:
+    from tests.integration.conftest import make_home, teardown
+
+    board = make_home({"MOBO_REDIS_URL": "private"})
+    try:
+        board.mobo("boot")
+        board.mobo("component:stop", "redis")
+        cards = {c["name"]: c for c in board.status()["cards"]}
+        assert cards["redis"]["state"] == "stopped"
+        assert cards["gateway"]["health"] == "degraded"
+        assert "redis is stopped" in cards["gateway"]["detail"]
+        assert board.status()["board"]["state"] == "degraded"
+    finally:
+        teardown(board)
