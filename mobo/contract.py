@@ -14,6 +14,7 @@ config, bus, log, state, keys, Redis, and the stop flag.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -74,6 +75,16 @@ class Card:
         """Report healthy while the process runs (cards override with a real probe)."""
         return Check(self.name, True, "process running")
 
+    def probe(self, board: Board, pid: int | None) -> Check:
+        """Check the card from outside its process (the health monitor, each round).
+
+        The default: the process `pid` that supervisor runs has reported a heartbeat
+        recently. Cards add a real probe (an HTTP request, a PING, a query).
+        """
+        from mobo.kernel.health import heartbeat_check
+
+        return heartbeat_check(board, self.name, pid)
+
     def run(self, board: Board) -> None:
         raise NotImplementedError
 
@@ -132,6 +143,7 @@ class Board:
             self.redis,
             self.keys,
             self.card,
+            ttl=max(2, math.ceil(3 * self.config.health.heartbeat)),
             state=state,
             health=health,
             pid=str(os.getpid()),

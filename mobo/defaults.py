@@ -31,6 +31,17 @@ NOT_READY_BACKOFF_MAX_EXP = 4
 EXIT_FATAL = 78  # EX_CONFIG: supervisor is told not to restart on it
 STOP_WAIT_S = 10  # graceful stop before SIGKILL
 
+# Health monitor and self-healing
+HEALTH_INTERVAL_S = 30.0  # between two rounds of checks
+HEALTH_TIMEOUT_S = 5.0  # one check may take this long
+HEALTH_RETRIES = 1  # a failed check is retried this often within a round
+HEALTH_FAILURE_THRESHOLD = 3  # failed rounds in a row before a card is `failed`
+HEALTH_RECOVERY_THRESHOLD = 2  # good rounds in a row before a card is `healthy` again
+RESTART_BASE_S = 5.0  # first self-healing restart waits this long after the last one
+RESTART_FACTOR = 2.0  # each further restart in the window waits this much longer
+RESTART_MAX = 5  # restarts within the window before a card is left stopped
+RESTART_WINDOW_S = 600.0
+
 # Boot
 BOOT_CARD_TIMEOUT_S = 20.0  # how long a card may take to report healthy
 BOOT_POLL_INTERVAL_S = 0.02

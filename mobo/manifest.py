@@ -49,8 +49,11 @@ class Manifest:
 
     @property
     def module(self) -> str:
-        """The dotted module that holds the card's Component class (`CARD`)."""
-        return f"components.{self.name}"
+        """The dotted module that holds the card's Component class (`CARD`): a package of
+        `components`, or a top-level package for a card from $MOBO_CARD_PATH."""
+        if self.path.parent.name == "components" and (self.path.parent / "__init__.py").exists():
+            return f"components.{self.name}"
+        return self.name
 
 
 def load_manifest(path: Path) -> Manifest:

@@ -102,7 +102,7 @@ def _install_signals(board: Board) -> None:
 def _heartbeat(board: Board, card: Card) -> None:
     """Refresh the card's heartbeat and health while it is ready; apply hot config."""
     watcher = ConfigWatcher(board.config)
-    while not board.wait(defaults.HEARTBEAT_INTERVAL_S):
+    while not board.wait(board.config.health.heartbeat):
         applied = watcher.poll()
         if applied:
             LOGGER.info("applied config change: %s", ", ".join(applied))

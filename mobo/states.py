@@ -28,6 +28,7 @@ class Health(StrEnum):
     DEGRADED = "degraded"
     CRITICAL = "critical"
     FAILED = "failed"
+    RECOVERING = "recovering"
     UNKNOWN = "unknown"
 
 

@@ -123,6 +123,13 @@ class GatewayCard(Card):
     def health(self, board: Board) -> Check:
         return probe(board.config)
 
+    def probe(self, board: Board, pid: int | None) -> Check:
+        """The master's heartbeat (a stopped master still has serving workers) and HTTP."""
+        beat = super().probe(board, pid)
+        if not beat.ok:
+            return beat
+        return probe(board.config, timeout=board.config.health.timeout, master=pid)
+
     def run(self, board: Board) -> None:
         master = os.getpid()
         try:

@@ -75,6 +75,17 @@ class RedisCard(Card):
             )
         ]
 
+    def probe(self, board: Board, pid: int | None) -> Check:
+        """PING the board's Redis (the private one, or the external one it uses)."""
+        if pid is not None:
+            beat = super().probe(board, pid)
+            if not beat.ok:
+                return beat
+        check = self.health(board)
+        if pid is None:
+            return Check(self.name, check.ok, f"external Redis: {check.detail}", ms=check.ms)
+        return check
+
     def health(self, board: Board) -> Check:
         start = time.perf_counter()
         try:

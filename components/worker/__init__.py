@@ -23,6 +23,18 @@ class WorkerCard(Card):
             return Check(self.name, False, "worker not started")
         return Check(self.name, True, f"state {worker.get_state()}")
 
+    def probe(self, board: Board, pid: int | None) -> Check:
+        """The runner's heartbeat plus RQ's own worker registration."""
+        beat = super().probe(board, pid)
+        if not beat.ok:
+            return beat
+        names = [n.decode() for n in board.redis.smembers("rq:workers")]
+        prefix = f"rq:worker:{board.keys.prefix}:"
+        mine = [n for n in names if n.startswith(prefix) and n.endswith(f":{pid}")]
+        if not mine:
+            return Check(self.name, False, f"no RQ worker registered for pid {pid}")
+        return Check(self.name, True, f"RQ worker {mine[0].rsplit(':', 1)[-1]} registered")
+
     def run(self, board: Board) -> None:
         from rq import Queue, Worker
 

@@ -62,7 +62,11 @@ def card_commands() -> list[click.Command]:
     for name in registry.names:
         for ref in registry.get(name).provides.cli:
             module, _, attr = ref.partition(":")
-            found = getattr(importlib.import_module(module), attr)
+            try:
+                found = getattr(importlib.import_module(module), attr)
+            except (ImportError, AttributeError) as exc:  # one broken card must not brick mobo
+                click.echo(f"warning: card {name}: cannot load its commands {ref}: {exc}", err=True)
+                continue
             commands.extend(found if isinstance(found, list | tuple) else [found])
     return commands
 

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -45,9 +46,9 @@ def print_json(obj: Any) -> None:
 
 
 def error(message: str, hint: str | None = None) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     if hint:
-        err_console.print(f"[dim]hint:[/] {hint}")
+        err_console.print(f"[dim]hint:[/] {escape(hint)}")
 
 
 class BootScreen:
@@ -154,10 +155,12 @@ def log_line(record: dict[str, Any]) -> None:
         console.print(Text(record["exc"]))
 
 
-def keys_table(rows: list[dict[str, str]]) -> None:
+def keys_table(rows: list[dict[str, Any]]) -> None:
     table = Table(show_edge=False, header_style="bold")
-    for col in ("name", "role", "key"):
+    optional = ("created", "expires", "last_used", "revoked")
+    cols = ("name", "role", "key", *(c for c in optional if any(r.get(c) for r in rows)))
+    for col in cols:
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["name"], r["role"], r["key"])
+        table.add_row(*(str(r.get(col) or "") for col in cols))
     console.print(table)

@@ -37,6 +37,16 @@ class Keys:
         """Key a running card refreshes with a TTL; its absence means the card is silent."""
         return f"{self.prefix}:hb:{name}"
 
+    def health(self, card: str) -> str:
+        """Hash the health monitor keeps per card: state, detail, latency_ms, checked_at,
+        failures, restarts, given_up."""
+        return f"{self.prefix}:health:{card}"
+
+    @property
+    def health_system(self) -> str:
+        """Hash with the monitor's system report (uptime, load, memory, per-card use)."""
+        return f"{self.prefix}:health:system"
+
     def command(self, card: str) -> str:
         """Pub/sub channel a card listens on for commands (reload, stop)."""
         return f"{self.prefix}:cmd:{card}"

@@ -56,9 +56,19 @@ class Lifecycle:
             raise ComponentError(
                 f"cannot start {name}: {', '.join(down)} not running", hint=f"start {down[0]} first"
             )
+        self._clear_given_up(name)
         since = time.time()
         self.supervisor.start(name)
         self._wait_ready(name, since)
+
+    def _clear_given_up(self, name: str) -> None:
+        """An operator's start overrides the health monitor's decision to leave it stopped."""
+        try:
+            connect(board_redis_url(self.config), timeout=1.0).hdel(
+                Keys(self.config.namespace).health(name), "given_up"
+            )
+        except redis.RedisError as exc:
+            LOGGER.warning("cannot clear the monitor's mark on %s: %s", name, exc)
 
     def stop(self, name: str) -> list[str]:
         """Stop a card; return the running cards that depend on it (now blocked)."""

@@ -42,24 +42,35 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}" if ":" in creds else url
 
 
-def report_card(client: redis.Redis, keys: Keys, card: str, **fields: str) -> None:
+def report_card(
+    client: redis.Redis,
+    keys: Keys,
+    card: str,
+    *,
+    ttl: int = defaults.HEARTBEAT_TTL_S,
+    **fields: str,
+) -> None:
     """Write a card's reported fields and refresh its heartbeat, in one round trip."""
     pipe = client.pipeline(transaction=False)
     pipe.hset(keys.card(card), mapping={**fields, "updated": f"{time.time():.3f}"})
-    pipe.set(keys.heartbeat(card), "1", ex=defaults.HEARTBEAT_TTL_S)
+    pipe.set(keys.heartbeat(card), "1", ex=ttl)
     pipe.execute()
 
 
 def read_cards(client: redis.Redis, keys: Keys, names: list[str]) -> dict[str, dict[str, str]]:
-    """Return each card's reported hash, with `alive` from its heartbeat."""
+    """Return each card's reported hash, with `alive` from its heartbeat and the health
+    monitor's row for it under `monitor_*` keys."""
     pipe = client.pipeline(transaction=False)
     for name in names:
         pipe.hgetall(keys.card(name))
         pipe.exists(keys.heartbeat(name))
+        pipe.hgetall(keys.health(name))
     out = pipe.execute()
     cards = {}
     for i, name in enumerate(names):
-        raw = {k.decode(): v.decode() for k, v in out[2 * i].items()}
-        raw["alive"] = "1" if out[2 * i + 1] else "0"
+        report, alive, health = out[3 * i : 3 * i + 3]
+        raw = {k.decode(): v.decode() for k, v in report.items()}
+        raw["alive"] = "1" if alive else "0"
+        raw.update({f"monitor_{k.decode()}": v.decode() for k, v in health.items()})
         cards[name] = raw
     return cards

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +13,13 @@ from mobo.exceptions import CircularDependency, ComponentNotFound, ManifestError
 from mobo.manifest import Manifest, load_manifest
 
 COMPONENTS_DIR = Path(__file__).resolve().parents[2] / "components"
+CARDS_PATH_ENV = "MOBO_CARD_PATH"
+
+
+def extra_roots() -> list[Path]:
+    """Folders named in $MOBO_CARD_PATH that exist."""
+    raw = os.environ.get(CARDS_PATH_ENV, "")
+    return [Path(p).resolve() for p in raw.split(os.pathsep) if p and Path(p).is_dir()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,12 +29,20 @@ class Registry:
     manifests: dict[str, Manifest]
 
     @classmethod
-    def discover(cls, root: Path = COMPONENTS_DIR) -> Registry:
-        """Load every `components/<card>/manifest.toml` below `root`."""
-        found = {}
-        for path in sorted(root.glob("*/manifest.toml")):
-            manifest = load_manifest(path)
-            found[manifest.name] = manifest
+    def discover(cls, root: Path | None = None) -> Registry:
+        """Load every `<root>/<card>/manifest.toml`: `components/`, then each folder in
+        $MOBO_CARD_PATH (colon-separated; cards from outside the source tree)."""
+        roots = [root] if root is not None else [COMPONENTS_DIR, *extra_roots()]
+        found: dict[str, Manifest] = {}
+        for folder in roots:
+            for path in sorted(folder.glob("*/manifest.toml")):
+                manifest = load_manifest(path)
+                if manifest.name in found:
+                    raise ManifestError(
+                        f"two cards are named {manifest.name!r}: "
+                        f"{found[manifest.name].path} and {manifest.path}"
+                    )
+                found[manifest.name] = manifest
         return cls(found)
 
     @property
@@ -72,6 +89,10 @@ class Registry:
     def load(self, name: str) -> Card:
         """Import a card's module and return its Component instance (`CARD`)."""
         manifest = self.get(name)
+        if manifest.path.parent != COMPONENTS_DIR:
+            root = str(manifest.path.parent)
+            if root not in sys.path:
+                sys.path.append(root)
         module = importlib.import_module(manifest.module)
         card = getattr(module, "CARD", None)
         if card is None:

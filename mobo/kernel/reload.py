@@ -53,8 +53,9 @@ class ConfigWatcher:
         old, fresh = flat(self.config), flat(new)
         changed = [k for k in fresh if fresh[k] != old[k]]
         applied = [k for k in changed if k in hot_keys()]
-        for key in applied:
-            APPLIERS[key](new)
+        for key in applied:  # keys without an applier are read live from .config
+            if key in APPLIERS:
+                APPLIERS[key](new)
         later = [k for k in changed if k not in hot_keys()]
         if later:
             LOGGER.info("config keys %s change at the next restart", ", ".join(later))

@@ -86,6 +86,7 @@ def collect(config: Config) -> BoardStatus:
         _card(config, n, procs.get(n), reports.get(n, {}), urls.get(n), started)
         for n in registry.names
     ]
+    cards = [_monitored(config, c, reports.get(c.name, {})) for c in cards]
     cards = _mark_blocked(registry, cards)
     board = {
         "id": config.board.id,
@@ -96,6 +97,25 @@ def collect(config: Config) -> BoardStatus:
         "redis_url": system.get("redis_url") if running else None,
     }
     return BoardStatus(board, cards)
+
+
+def _monitored(config: Config, card: CardStatus, report: dict[str, str]) -> CardStatus:
+    """Prefer the health monitor's judgement when it is recent."""
+    if report.get("monitor_given_up"):
+        return replace(
+            card,
+            state=CardState.FAILED,
+            health=Health.FAILED,
+            detail=f"left stopped: {report['monitor_given_up']}",
+        )
+    checked = float(report.get("monitor_checked_at") or 0)
+    if not checked or time.time() - checked > 3 * config.health.interval + 5:
+        return card
+    if card.state != CardState.RUNNING and card.state != CardState.IDLE:
+        return card
+    health = report.get("monitor_state", card.health)
+    detail = card.detail if health == Health.HEALTHY else report.get("monitor_detail", "")
+    return replace(card, health=health, detail=detail)
 
 
 def _mark_blocked(registry: Registry, cards: list[CardStatus]) -> list[CardStatus]:
