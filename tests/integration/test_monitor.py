@@ -31,8 +31,8 @@ retries = 0
 failure_threshold = 2
 recovery_threshold = 2
 heartbeat = 0.3
-restart_base = 0.5
-restart_factor = 2
+restart_base = 4
+restart_factor = 3
 restart_max = 3
 """
 CARDS = str(Path(__file__).resolve().parents[1] / "cards")
