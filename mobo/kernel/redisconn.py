@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from mobo import defaults
 from mobo.exceptions import BusUnavailable
@@ -18,6 +20,9 @@ def connect(url: str, *, timeout: float = defaults.REDIS_SOCKET_TIMEOUT_S) -> re
         socket_connect_timeout=defaults.REDIS_CONNECT_TIMEOUT_S,
         socket_timeout=timeout,
         health_check_interval=30,
+        # one quick retry: redis-py's default retries for seconds, and a caller such as
+        # /health must answer "bus unreachable" promptly, not hang
+        retry=Retry(ExponentialBackoff(cap=0.2, base=0.05), 1),
     )
 
 
