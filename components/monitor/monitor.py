@@ -92,6 +92,11 @@ class Monitor:
     def round(self) -> None:
         procs = self.supervisor.processes()
         targets = self._targets(procs)
+        if not self._bus_judgeable():
+            # heartbeats live in Redis: while it is away (or just back, before the cards
+            # have reported again) only the bus itself can be judged; killing cards for a
+            # Redis outage would turn one failure into many
+            targets = {n: t for n, t in targets.items() if n == "redis"}
         results = self.prober.run(targets)
         for name, check in results.items():
             self._observe(name, check, procs.get(name))
@@ -250,6 +255,17 @@ class Monitor:
 
     def _emit(self, type_: str, data: dict[str, object]) -> None:
         self.board.bus.emit(type_, data)
+
+    def _bus_judgeable(self) -> bool:
+        """True when Redis answers and answered last round too."""
+        try:
+            self.board.redis.ping()
+        except (redis.RedisError, OSError) as exc:
+            self._bus_down(exc)
+            return False
+        was_lost = self._bus_lost
+        self._bus_back()
+        return not was_lost
 
     def _bus_down(self, exc: BaseException) -> None:
         if not self._bus_lost:
