@@ -51,7 +51,7 @@ def system_view(system: dict[str, Any]) -> Table | Text:
         f"{mem.get('used_mb')}/{mem.get('total_mb')} MB ({mem.get('percent')} %)"
     )
     table = Table(show_edge=False, header_style="bold", title=title)
-    for col in ("card", "pid", "processes", "cpu %", "rss", "connections"):
+    for col in ("card", "pid", "processes", "cpu %", "rss", "sockets"):
         table.add_column(col)
     for name, c in sorted(system.get("cards", {}).items()):
         rss = f"{c['rss_mb']:.0f} MB" if c.get("rss_mb") is not None else "-"
@@ -61,7 +61,7 @@ def system_view(system: dict[str, Any]) -> Table | Text:
             str(c.get("processes", "-")),
             str(c.get("cpu_percent")),
             rss,
-            str(c.get("connections")),
+            str(c.get("sockets")),
         )
     return table
 
