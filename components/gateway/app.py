@@ -7,6 +7,7 @@ import logging
 import os
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import falcon
 import redis
@@ -16,6 +17,9 @@ from mobo import __version__
 from mobo.kernel.config import Config
 from mobo.kernel.keys import Keys
 from mobo.kernel.redisconn import connect, read_cards
+
+if TYPE_CHECKING:
+    from components.auth.runtime import MagAuth
 
 LOGGER = logging.getLogger(__name__)
 MASTER_HEADER = "X-Mobo-Gateway-Master"
@@ -28,6 +32,7 @@ class Services:
     redis_url: str
     keys: Keys
     cards: list[str]
+    auth: MagAuth | None = None  # set by create_app when the auth card is plugged
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -115,4 +120,7 @@ def create_app(config: Config, services: Services) -> falcon.App:
     errors.install(app)
     app.add_route("/health", HealthResource(config, services))
     app.add_route("/v1/status", StatusResource(config, services))
+    from components.auth.routes import mount as mount_auth
+
+    services.auth = mount_auth(app, config, services)  # None when the auth card is unplugged
     return app

@@ -1,4 +1,4 @@
-"""`mobo init`, `boot`, `shutdown`, `status`, `run`, `keys:list`."""
+"""`mobo init`, `boot`, `shutdown`, `status`, `run`."""
 
 from __future__ import annotations
 
@@ -111,22 +111,4 @@ def run(card: str) -> None:
     sys.exit(run_card(card))
 
 
-@click.command("keys:list")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
-@click.pass_context
-def keys_list(ctx: click.Context, as_json: bool) -> None:
-    """Show the board's anon and service_role keys."""
-    from mobo.cli import render
-
-    secrets = load_config(_home(ctx)).secrets
-    rows = [
-        {"name": "anon", "role": "anon", "key": secrets.anon_key},
-        {"name": "service_role", "role": "service_role", "key": secrets.service_role_key},
-    ]
-    if as_json:
-        render.print_json(rows)
-    else:
-        render.keys_table(rows)
-
-
-COMMANDS = [init, boot, shutdown, status, run, keys_list]
+COMMANDS = [init, boot, shutdown, status, run]  # keys:* come from the auth card
