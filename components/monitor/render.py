@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from mobo.cli.render import console, styled
+from mobo.cli.render import console, duration, styled
 
 
 def checks_table(rows: list[dict[str, Any]]) -> Table:
@@ -47,7 +47,7 @@ def system_view(system: dict[str, Any]) -> Table | Text:
     mem = system.get("memory", {})
     uptime = system.get("uptime_s")
     title = (
-        f"system: uptime {_duration(uptime)}, load {system.get('load')}, memory "
+        f"system: uptime {duration(uptime)}, load {system.get('load')}, memory "
         f"{mem.get('used_mb')}/{mem.get('total_mb')} MB ({mem.get('percent')} %)"
     )
     table = Table(show_edge=False, header_style="bold", title=title)
@@ -64,16 +64,6 @@ def system_view(system: dict[str, Any]) -> Table | Text:
             str(c.get("sockets")),
         )
     return table
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return (
-        time.strftime("%H:%M:%S", time.gmtime(seconds))
-        if seconds < 86400
-        else f"{seconds / 86400:.1f}d"
-    )
 
 
 def show(renderable: Any) -> None:

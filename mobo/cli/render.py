@@ -82,7 +82,8 @@ def boot_result(result: Any) -> None:
         console.print(f"  {name}: [link={url}]{url}[/link]")
 
 
-def _uptime(seconds: float | None) -> str:
+def duration(seconds: float | None) -> str:
+    """Show a span of seconds as HH:MM:SS, or days past one day."""
     if seconds is None:
         return "-"
     return (
@@ -107,7 +108,7 @@ def status_table(status: dict[str, Any]) -> None:
             c["name"],
             styled(c["state"]),
             str(c["pid"] or "-"),
-            _uptime(c["uptime_s"]),
+            duration(c["uptime_s"]),
             mem,
             styled(c["health"]),
             c["url"] or "-",
