@@ -42,8 +42,9 @@ class Tracked:
 def probe_plan(config: Config, registry: Registry, procs: dict[str, dict]) -> dict[str, int | None]:
     """Return the cards to probe and the pid supervisor runs for each (None: not running).
 
-    Left out: the monitor itself, unplugged cards, programs this board does not load, and
-    cards an operator stopped (not the monitor's business). The `redis` card is probed
+    Left out: the monitor itself, unplugged cards, programs this board does not load,
+    library cards without a probe of their own, and cards an operator stopped (not the
+    monitor's business). The `redis` card is probed
     even when idle: it then checks the external Redis the board uses.
     """
     plan = {}
@@ -51,8 +52,11 @@ def probe_plan(config: Config, registry: Registry, procs: dict[str, dict]) -> di
         if name == SELF or name in config.cards.unplugged:
             continue
         proc = procs.get(name)
-        if registry.get(name).provides.program and proc is None and name != "redis":
+        program = registry.get(name).provides.program
+        if program and proc is None and name != "redis":
             continue
+        if not program and type(registry.load(name)).probe is Card.probe:
+            continue  # a library card without a probe of its own has nothing to check
         if proc is not None and proc["statename"] in ("STOPPED", "STOPPING"):
             continue
         plan[name] = proc["pid"] if proc and proc["statename"] == "RUNNING" else None
