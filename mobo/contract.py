@@ -8,7 +8,7 @@
         def run(self, board) -> None: ...    # set up, board.ready(), serve until stop
 
 `Board` is the one handle a card's process receives (Home Assistant passes `hass`):
-config, bus, log, state, keys, Redis, and the stop flag.
+config, bus, log, state, keys, Redis, data stores, and the stop flag.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from mobo.states import CardState, Health
 if TYPE_CHECKING:
     import redis
 
+    from components.datastore.stores import Datastores
     from mobo.kernel.bus import Bus
     from mobo.kernel.cache import Cache
     from mobo.kernel.config import Config
@@ -128,6 +129,14 @@ class Board:
         from mobo.kernel.cache import Cache
 
         return Cache(self.redis, self.keys, self.bus)
+
+    @cached_property
+    def datastores(self) -> Datastores:
+        """The board's data stores for this process (MagDS), opened on first use; writes
+        through them emit `data.change` on this board's bus."""
+        from components.datastore.stores import Datastores
+
+        return Datastores.from_config(self.config, bus=lambda: self.bus)
 
     @cached_property
     def state(self) -> StateStore:

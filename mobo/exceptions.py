@@ -9,9 +9,11 @@ MoboError
 ├── BootError
 └── DatastoreError
     ├── DatastoreUnavailable
-    └── QueryError ── UnknownIdentifier, UnsupportedFeature
-        └── ConstraintViolation ── UniqueViolation, ForeignKeyViolation,
-                                   NotNullViolation, CheckViolation
+    ├── QueryError ── UnknownIdentifier, UnsupportedFeature
+    │   └── ConstraintViolation ── UniqueViolation, ForeignKeyViolation,
+    │                              NotNullViolation, CheckViolation
+    ├── MigrationError
+    └── BridgeError ── UnrepresentableValue, VerificationFailed
 
 Foreign errors (redis, supervisor's XML-RPC, drivers) are translated into these at the
 boundary of the module that talks to them; the CLI turns any `MoboError` into a one-line
@@ -109,6 +111,10 @@ class DatastoreUnavailable(DatastoreError):
     code = "08006"
 
 
+class MigrationError(DatastoreError):
+    """A schema migration cannot be applied: an applied file changed, or a file failed."""
+
+
 class QueryError(DatastoreError):
     """A query was refused by the adapter or the engine."""
 
@@ -162,3 +168,41 @@ class CheckViolation(ConstraintViolation):
     """A CHECK constraint rejected the row (23514)."""
 
     code = "23514"
+
+
+class BridgeError(DatastoreError):
+    """MagBridge could not copy a table, or could not prove a copy complete."""
+
+    code = "MB000"
+
+
+class UnrepresentableValue(BridgeError):
+    """A source value cannot be stored in the target column as it is (SQLSTATE class 22).
+
+    `table` is the source table, `key` the row's primary key (column -> value) and
+    `column` the column whose value the target cannot hold.
+    """
+
+    code = "22000"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        table: str,
+        key: dict[str, object],
+        column: str,
+        code: str | None = None,
+        details: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, details=details, hint=hint)
+        self.table = table
+        self.key = key
+        self.column = column
+
+
+class VerificationFailed(BridgeError):
+    """After a copy, the target's row count or checksum differs from the source's."""
+
+    code = "MB001"

@@ -1,16 +1,21 @@
-"""MagDS: several data stores at once, each behind an adapter for its engine.
+"""MagDS, the `datastore` card: several data stores at once, each behind an adapter.
 
-    from components.datastore import open_adapter, Select, Cond
+    stores = board.datastores                 # in a card: the board's stores, `main` default
+    result = stores.default.execute(Select("people", where=Cond("age", "gte", 18), count=True))
 
-    store = open_adapter("main", {"engine": "sqlite", "path": "data/main.db"})
-    result = store.execute(Select("people", where=Cond("age", "gte", 18), count=True))
+    store = open_adapter("edge", {"engine": "sqlite", "path": "data/edge.db"})  # one, by hand
 
-See docs/datastores.md for configuration, what each engine supports, and type mapping.
+A library card (no process): `CARD` checks the stores at boot and applies the plugged
+cards' migrations. See docs/datastores.md for configuration, migrations, `data.change`
+events, what each engine supports, and type mapping.
 """
 
 from __future__ import annotations
 
 from .adapters.base import Adapter, Health, Result, Transaction
+from .card import DatastoreCard
+from .changes import Change
+from .migrate import Applied, Migration, migrate_card, migrate_store
 from .query import (
     ALL,
     And,
@@ -30,18 +35,28 @@ from .query import (
 )
 from .registry import close_all, open_adapter, open_datastores
 from .schema import Kind, Schema
+from .specs import DEFAULT_STORE
+from .stores import Datastores
+
+CARD = DatastoreCard()
 
 __all__ = [
     "ALL",
+    "CARD",
+    "DEFAULT_STORE",
     "Adapter",
     "And",
+    "Applied",
+    "Change",
     "Column",
     "Cond",
+    "Datastores",
     "Delete",
     "Filter",
     "Health",
     "Insert",
     "Kind",
+    "Migration",
     "Not",
     "Op",
     "Or",
@@ -54,6 +69,8 @@ __all__ = [
     "Transaction",
     "Update",
     "close_all",
+    "migrate_card",
+    "migrate_store",
     "open_adapter",
     "open_datastores",
 ]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import ClassVar
 
 from mobo.exceptions import QueryError, UnsupportedFeature
@@ -19,6 +21,7 @@ from . import values as v
 from .schema import Column, Kind
 
 TEMPORAL = (Kind.TIMESTAMP, Kind.TIMESTAMPTZ, Kind.DATE, Kind.TIME)
+PLAIN = frozenset({int, str, float, bool, type(None)})
 
 
 class Codec:
@@ -60,11 +63,42 @@ class Codec:
         """Return the JSON-friendly value of what the driver read from `column`."""
         return v.jsonable(value)
 
+    def decoder(self, column: Column | None) -> Callable[[object], object] | None:
+        """Return `decode` for one column, or None when its values pass unchanged."""
+        return partial(self.decode, column)
+
+    def filter_encoder(self, column: Column) -> Callable[[object], object]:
+        """Return `encode_filter` for one column (the plan cache binds one per value)."""
+        return partial(self.encode_filter, column)
+
 
 class PostgresCodec(Codec):
     """psycopg adapts nearly everything; JSON documents go through its Json wrappers."""
 
     engine = "postgres"
+    # psycopg reads these as int, float, str and bool already, and the adapter's
+    # connections read numeric and uuid as their text (adapters/postgres.py TEXT_TYPES)
+    NATIVE_KINDS = frozenset(
+        {Kind.INTEGER, Kind.FLOAT, Kind.TEXT, Kind.BOOLEAN, Kind.DECIMAL, Kind.UUID}
+    )
+
+    def filter_encoder(self, column: Column) -> Callable[[object], object]:
+        encode = partial(self.encode_filter, column)
+        if column.kind in (Kind.JSON, Kind.ARRAY):
+            return encode
+
+        def plain_or_encode(value: object) -> object:
+            # psycopg adapts these itself: encode_filter would hand them back unchanged
+            return value if value.__class__ in PLAIN else encode(value)
+
+        return plain_or_encode
+
+    def decoder(self, column: Column | None) -> Callable[[object], object] | None:
+        if column is None:
+            return v.jsonable
+        if column.kind in self.NATIVE_KINDS or column.kind is Kind.JSON:
+            return None  # JSON documents arrive parsed into JSON's own types
+        return FAST_DECODERS.get(column.kind, v.jsonable)
 
     def encode_json(self, column: Column, value: object) -> object:
         from psycopg.types.json import Json, Jsonb
@@ -80,6 +114,19 @@ class PostgresCodec(Codec):
         if column.kind is Kind.ARRAY and isinstance(value, list | tuple):
             return array_literal(value)
         return super().encode_filter(column, value)
+
+
+def _iso(value: object) -> object:
+    # what psycopg loads for date, time, timestamp and timestamptz: isoformat() is jsonable's
+    return None if value is None else value.isoformat()  # type: ignore[attr-defined]
+
+
+FAST_DECODERS: dict[Kind, Callable[[object], object]] = {
+    Kind.DATE: _iso,
+    Kind.TIME: _iso,
+    Kind.TIMESTAMP: _iso,
+    Kind.TIMESTAMPTZ: _iso,
+}
 
 
 def array_literal(value: list | tuple) -> str:

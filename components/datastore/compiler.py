@@ -252,7 +252,7 @@ class Compiler:
             sql = f"{col} IN ({', '.join(marks)})" if marks else "1=0"
         elif cond.op in (Op.LIKE, Op.ILIKE):
             template = self.dialect.like if cond.op is Op.LIKE else self.dialect.ilike
-            sql = template.format(col=col, val=self._param(params, _pattern(cond.value)))
+            sql = template.format(col=col, val=self._param(params, like_pattern(cond.value)))
         else:
             mark = self._param(params, codec.encode_filter(info, cond.value))
             sql = f"{col} {COMPARISONS[cond.op]} {mark}"
@@ -327,7 +327,8 @@ class Compiler:
         return Statement(sql, tuple(params), outputs, len(rows))
 
 
-def _pattern(value: object) -> object:
+def like_pattern(value: object) -> object:
+    """Return a LIKE pattern parameter: text as is, anything else as its text."""
     return value if value is None or isinstance(value, str) else str(value)
 
 

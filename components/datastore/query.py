@@ -40,6 +40,7 @@ class Resolution(StrEnum):
     IGNORE = "ignore"  # Prefer: resolution=ignore-duplicates
 
 
+OPS: dict[object, Op] = {op.value: op for op in Op}  # an Op hashes and compares as its value
 IS_VALUES: dict[object, str] = {None: "null", True: "true", False: "false"}
 IS_WORDS = frozenset({"null", "true", "false", "unknown"})
 
@@ -58,15 +59,19 @@ class Cond:
     negate: bool = False
 
     def __post_init__(self) -> None:
-        try:
-            _set(self, "op", Op(self.op))
-        except ValueError:
-            raise QueryError(f"unknown operator {self.op!r}", code="PGRST100") from None
-        if self.op is Op.IN:
+        try:  # a dict lookup: Op(...) costs as much as the rest of a Cond
+            op = OPS.get(self.op)
+        except TypeError:  # unhashable
+            op = None
+        if op is None:
+            raise QueryError(f"unknown operator {self.op!r}", code="PGRST100")
+        if op is not self.op:
+            _set(self, "op", op)
+        if op is Op.IN:
             if isinstance(self.value, str | bytes) or not isinstance(self.value, Sequence):
                 raise QueryError("the in operator takes a list of values", code="PGRST100")
             _set(self, "value", tuple(self.value))
-        elif self.op is Op.IS:
+        elif op is Op.IS:
             _set(self, "value", _is_word(self.value))
 
 
@@ -158,10 +163,16 @@ class Select:
     count: bool = False
 
     def __post_init__(self) -> None:
-        _set(self, "columns", _columns(self.columns) or ())
-        _set(self, "order", tuple(self.order))
-        _count("limit", self.limit)
-        _count("offset", self.offset)
+        if self.columns:
+            _set(self, "columns", _columns(self.columns))
+        elif self.columns != ():
+            _set(self, "columns", ())
+        if type(self.order) is not tuple:
+            _set(self, "order", tuple(self.order))
+        if self.limit is not None:
+            _count("limit", self.limit)
+        if self.offset is not None:
+            _count("offset", self.offset)
 
 
 @dataclass(frozen=True, slots=True)

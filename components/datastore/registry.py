@@ -14,7 +14,7 @@ from pathlib import Path
 from mobo.exceptions import ConfigError
 
 from .adapters.base import Adapter
-from .settings import parse_settings
+from .settings import StoreSettings, parse_settings
 
 LOGGER = logging.getLogger(__name__)
 
@@ -49,8 +49,12 @@ def open_adapter(
 
     Relative SQLite paths are resolved against `home`, the board's home directory.
     """
-    parsed = parse_settings(name, settings, home=home)
-    adapter = adapter_class(parsed.engine)(name, parsed)
+    return build_adapter(name, parse_settings(name, settings, home=home), connect=connect)
+
+
+def build_adapter(name: str, settings: StoreSettings, *, connect: bool = True) -> Adapter:
+    """Build the adapter of already validated settings and (by default) connect it."""
+    adapter = adapter_class(settings.engine)(name, settings)
     if connect:
         adapter.connect()
     return adapter

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -46,8 +47,13 @@ class StoreSettings:
         return redact(self.dsn or "")
 
 
+KEY_VALUE_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
 def redact(dsn: str) -> str:
-    """Hide the password of a URL-style DSN."""
+    """Hide the password of a DSN: a URL's, or a libpq `password=…` pair's."""
+    if "://" not in dsn:
+        return KEY_VALUE_PASSWORD.sub(r"\1***", dsn)
     parts = urlsplit(dsn)
     if not parts.password:
         return dsn
@@ -58,39 +64,70 @@ def redact(dsn: str) -> str:
 def parse_settings(
     name: str, raw: Mapping[str, object], *, home: Path | None = None
 ) -> StoreSettings:
-    """Validate `[datastores.<name>]`; raise ConfigError naming the bad key."""
-    known = {f.name for f in fields(StoreSettings)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(f"datastores.{name}: unknown key(s) {', '.join(unknown)}")
-    engine = ENGINE_ALIASES.get(str(raw.get("engine", "")).lower())
-    if engine is None:
-        raise ConfigError(
-            f"datastores.{name}.engine must be postgres, sqlite or mysql, not {raw.get('engine')!r}"
-        )
-    values = {k: _typed(name, k, v) for k, v in raw.items() if k != "engine"}
+    """Validate `[datastores.<name>]`; a ConfigError names the key, value and what is allowed."""
+    engine = _engine(name, raw)
+    allowed = ENGINE_KEYS[engine]
+    for key in raw:
+        if key not in allowed and key not in OTHER_CARDS_KEYS:
+            raise ConfigError(
+                f"datastores.{name}.{key} is not a setting of a {engine} store",
+                hint=f"{engine} stores take: {', '.join(allowed)}",
+            )
+    values = {
+        k: _typed(name, k, v) for k, v in raw.items() if k != "engine" and k not in OTHER_CARDS_KEYS
+    }
     settings = StoreSettings(engine=engine, **values)
     return _check(name, settings, home)
 
 
-INT_KEYS = ("pool_min", "pool_max", "busy_timeout_ms")
+COMMON_KEYS = ("engine", "pool_min", "pool_max", "connect_timeout_s", "pool_timeout_s")
+# Keys of a store's table that other cards read and validate: the gateway's REST
+# permissions (`[datastores.<name>.permissions.<table>]`, components/gateway/rest).
+OTHER_CARDS_KEYS = ("permissions",)
+ENGINE_KEYS = {
+    "postgres": (*COMMON_KEYS, "dsn", "schema"),
+    "mysql": (*COMMON_KEYS, "dsn"),
+    "sqlite": (*COMMON_KEYS, "path", "busy_timeout_ms"),
+}
+INT_KEYS = {"pool_min": 0, "pool_max": 1, "busy_timeout_ms": 0}  # key -> smallest allowed
 FLOAT_KEYS = ("connect_timeout_s", "pool_timeout_s")
+ENGINE_HINT = "allowed: postgres (or postgresql), sqlite, mysql (or mariadb)"
+DSN_EXAMPLES = {
+    "postgres": 'dsn = "postgresql://user:password@host:5432/database"',
+    "mysql": 'dsn = "mysql://user:password@host:3306/database"',
+}
+
+
+def _engine(name: str, raw: Mapping[str, object]) -> str:
+    if "engine" not in raw:
+        raise ConfigError(f"datastores.{name}.engine is missing", hint=ENGINE_HINT)
+    value = raw["engine"]
+    engine = ENGINE_ALIASES.get(value.lower()) if isinstance(value, str) else None
+    if engine is None:
+        raise ConfigError(f"datastores.{name}.engine = {value!r} is not allowed", hint=ENGINE_HINT)
+    return engine
 
 
 def _typed(store: str, key: str, value: object) -> object:
     """Check one value; numbers may come as text (MOBO_DATASTORES_<NAME>_<KEY> variables)."""
+    where = f"datastores.{store}.{key} = {value!r}"
     if key in INT_KEYS:
         number = _number(value, int)
-        if number is None or number < 0:
-            raise ConfigError(f"datastores.{store}.{key} must be an integer >= 0, not {value!r}")
+        if number is None or number < INT_KEYS[key]:
+            raise ConfigError(
+                f"{where} is not allowed", hint=f"allowed: a whole number >= {INT_KEYS[key]}"
+            )
         return number
     if key in FLOAT_KEYS:
         number = _number(value, float)
         if number is None or number <= 0:
-            raise ConfigError(f"datastores.{store}.{key} must be a number > 0, not {value!r}")
+            raise ConfigError(f"{where} is not allowed", hint="allowed: a number of seconds > 0")
         return number
     if not isinstance(value, str) or not value:
-        raise ConfigError(f"datastores.{store}.{key} must be a non-empty string")
+        shown = "the DSN" if key == "dsn" else repr(value)
+        raise ConfigError(
+            f"datastores.{store}.{key} = {shown} is not allowed", hint="allowed: a non-empty string"
+        )
     return value
 
 
@@ -108,11 +145,18 @@ def _number(value: object, type_: type[int] | type[float]) -> int | float | None
 
 
 def _check(name: str, settings: StoreSettings, home: Path | None) -> StoreSettings:
-    if settings.pool_max < 1 or settings.pool_min > settings.pool_max:
-        raise ConfigError(f"datastores.{name}: need 1 <= pool_max and pool_min <= pool_max")
+    if settings.pool_min > settings.pool_max:
+        raise ConfigError(
+            f"datastores.{name}.pool_min = {settings.pool_min} is more than "
+            f"pool_max = {settings.pool_max}",
+            hint="allowed: pool_min <= pool_max",
+        )
     if settings.engine != "sqlite":
         if not settings.dsn:
-            raise ConfigError(f"datastores.{name}.dsn is required for {settings.engine}")
+            raise ConfigError(
+                f"datastores.{name}.dsn is missing: a {settings.engine} store needs one",
+                hint=DSN_EXAMPLES[settings.engine],
+            )
         return settings
     path = settings.path or f"data/{name}.db"
     if path != ":memory:" and home is not None and not Path(path).is_absolute():

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
+from ..changes import Change, ChangeObserver
 from ..query import Query
 from ..schema import Column, ForeignKey, Index, Kind, Schema, Table
 from ..settings import StoreSettings
 
 __all__ = [
     "Adapter",
+    "Change",
     "Column",
     "ForeignKey",
     "Health",
@@ -24,6 +27,8 @@ __all__ = [
     "Table",
     "Transaction",
 ]
+
+LOGGER = logging.getLogger(__name__)
 
 Params = Sequence[object] | Mapping[str, object] | None
 
@@ -49,14 +54,16 @@ class Transaction:
     """An open transaction on one pooled connection; pass it as `execute(..., tx=tx)`.
 
     It belongs to the thread that opened it and ends with the `transaction()` block.
+    `changes` collects the rows its writes changed, reported to observers on commit.
     """
 
-    __slots__ = ("active", "adapter", "connection")
+    __slots__ = ("active", "adapter", "changes", "connection")
 
     def __init__(self, adapter: Adapter, connection: object) -> None:
         self.adapter = adapter
         self.connection = connection
         self.active = True
+        self.changes: list[Change] = []
 
 
 class Adapter(ABC):
@@ -67,6 +74,7 @@ class Adapter(ABC):
     def __init__(self, name: str, settings: StoreSettings) -> None:
         self.name = name
         self.settings = settings
+        self._observers: tuple[ChangeObserver, ...] = ()
 
     def __enter__(self) -> Adapter:
         self.connect()
@@ -106,3 +114,29 @@ class Adapter(ABC):
     @abstractmethod
     def raw(self, sql: str, params: Params = None, *, tx: Transaction | None = None) -> Result:
         """Run operator SQL with the driver's own placeholders; no schema checks."""
+
+    # -- change observers ---------------------------------------------------------------
+
+    def on_change(self, callback: ChangeObserver) -> Callable[[], None]:
+        """Call `callback(changes)` after each committed write; return a function to stop.
+
+        Writes through `execute()` report the rows they changed, once per statement, or
+        once per transaction inside `transaction()`; `raw()` reports nothing. While an
+        observer is attached, writes ask the engine for the changed rows (RETURNING).
+        """
+        self._observers = (*self._observers, callback)
+
+        def remove() -> None:
+            self._observers = tuple(o for o in self._observers if o is not callback)
+
+        return remove
+
+    def _notify(self, changes: Sequence[Change]) -> None:
+        """Hand committed changes to every observer; an observer's error never fails a write."""
+        if not changes:
+            return
+        for observer in self._observers:
+            try:
+                observer(changes)
+            except Exception:
+                LOGGER.warning("datastore %s: a change observer failed", self.name, exc_info=True)

@@ -151,7 +151,7 @@ class MysqlAdapter(SqlAdapter):
     def _end(self, conn: Any, *, commit: bool) -> None:
         conn.commit() if commit else conn.rollback()
 
-    def _run(self, conn: Any, sql: str, params: Params) -> Fetched:
+    def _run(self, conn: Any, sql: str, params: Params, *, names: bool = False) -> Fetched:
         with conn.cursor() as cursor:
             cursor.execute(sql, params)
             description = cursor.description or ()

@@ -1,9 +1,11 @@
 """PostgreSQL through psycopg 3 and psycopg_pool.
 
-Sessions run in UTC with autocommit off by explicit BEGIN: a Select runs in a
-`REPEATABLE READ READ ONLY` transaction (its page and its count see one snapshot, and a
-read can never write, as PostgREST's GET), writes in a plain `BEGIN`. SQLSTATEs are kept
-as `.code`, with the server's message, detail and hint.
+Sessions run in UTC in autocommit mode, with explicit BEGIN where a transaction is
+needed: a Select with a count runs in a `REPEATABLE READ READ ONLY` transaction (its page
+and its count see one snapshot, and a read can never write, as PostgREST's GET); a Select
+without one is a single statement, its own snapshot; writes run in a plain `BEGIN`.
+SQLSTATEs are kept as `.code`, with the server's message, detail and hint. The pool and
+its cheap checkout are in postgres_pool.py.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, ClassVar
 
 import psycopg
 import psycopg_pool
+from psycopg.pq import ExecStatus
 
 from mobo.exceptions import DatastoreError, QueryError
 
@@ -21,10 +24,13 @@ from .. import dialect
 from ..errors import error_for, unavailable
 from ..schema import Schema
 from .base import Params
+from .postgres_pool import Lend, open_pool
 from .postgres_schema import load_schema
 from .sql import Fetched, SqlAdapter
 
 LOGGER = logging.getLogger(__name__)
+
+TUPLES_OK = ExecStatus.TUPLES_OK
 
 
 class PostgresAdapter(SqlAdapter):
@@ -43,18 +49,7 @@ class PostgresAdapter(SqlAdapter):
         }
         # One direct attempt first: a dead server fails now, with the server's own reason.
         psycopg.connect(settings.dsn, **kwargs).close()
-        pool = psycopg_pool.ConnectionPool(
-            settings.dsn,
-            min_size=settings.pool_min,
-            max_size=settings.pool_max,
-            kwargs=kwargs,
-            configure=_configure,
-            check=psycopg_pool.ConnectionPool.check_connection,
-            timeout=settings.pool_timeout_s,
-            name=f"datastore-{self.name}",
-            open=False,
-        )
-        pool.open(wait=True, timeout=settings.connect_timeout_s)
+        pool = open_pool(self.name, settings, kwargs)
         self._pool = pool
         return dialect.postgres()
 
@@ -65,19 +60,24 @@ class PostgresAdapter(SqlAdapter):
     def _connection(self) -> AbstractContextManager[Any]:
         if self._pool is None:
             raise unavailable(f"datastore {self.name} is not connected", hint="call connect()")
-        return self._pool.connection()
+        return Lend(self._pool)
 
     def _begin(self, conn: Any, *, read_only: bool) -> None:
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "BEGIN")
+        sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "BEGIN"
+        conn.statement_cursor().execute(sql)
 
     def _end(self, conn: Any, *, commit: bool) -> None:
-        conn.execute("COMMIT" if commit else "ROLLBACK")
+        conn.statement_cursor().execute("COMMIT" if commit else "ROLLBACK")
 
-    def _run(self, conn: Any, sql: str, params: Params) -> Fetched:
-        cursor = conn.execute(sql, params)
-        description = cursor.description or ()
-        rows = cursor.fetchall() if description else []
-        return Fetched(rows, cursor.rowcount, tuple(d.name for d in description))
+    def _run(self, conn: Any, sql: str, params: Params, *, names: bool = False) -> Fetched:
+        cursor = conn.statement_cursor()
+        cursor.execute(sql, params)
+        result = cursor.pgresult
+        if result is None or result.status != TUPLES_OK:
+            return Fetched([], cursor.rowcount)
+        # cursor.description builds objects for every column: only raw() wants the names
+        found = tuple(d.name for d in cursor.description or ()) if names else ()
+        return Fetched(cursor.fetchall(), cursor.rowcount, found)
 
     def _load_schema(self, conn: Any) -> Schema:
         return load_schema(lambda sql, params: conn.execute(sql, params).fetchall(), self._ns)
@@ -113,8 +113,3 @@ class PostgresAdapter(SqlAdapter):
             details=diag.message_detail,
             hint=diag.message_hint,
         )
-
-
-def _configure(conn: psycopg.Connection[Any]) -> None:
-    """Set up a new pooled connection: instants come back in UTC."""
-    conn.execute("SET TIME ZONE 'UTC'")

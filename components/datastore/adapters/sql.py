@@ -19,9 +19,11 @@ from typing import Any, NamedTuple
 
 from mobo.exceptions import DatastoreError, DatastoreUnavailable, QueryError
 
+from ..changes import Change, Watch
 from ..compiler import Compiler, Statement
 from ..dialect import Dialect
 from ..errors import unavailable
+from ..plans import Plan, Plans
 from ..pool import PoolClosed, PoolTimeout
 from ..query import And, Cond, Delete, Insert, Or, Query, Select, Update
 from ..schema import Schema, Table
@@ -46,6 +48,7 @@ class SqlAdapter(Adapter):
         super().__init__(name, settings)
         self._dialect: Dialect | None = None
         self._schema: Schema | None = None
+        self._plans: Plans | None = None
         self._lock = threading.Lock()
 
     # -- driver hooks -------------------------------------------------------------------
@@ -71,8 +74,8 @@ class SqlAdapter(Adapter):
         """Commit or roll back."""
 
     @abstractmethod
-    def _run(self, conn: Any, sql: str, params: Params) -> Fetched:
-        """Execute one statement and fetch what it returns."""
+    def _run(self, conn: Any, sql: str, params: Params, *, names: bool = False) -> Fetched:
+        """Execute one statement and fetch what it returns (column names if `names`)."""
 
     @abstractmethod
     def _load_schema(self, conn: Any) -> Schema:
@@ -130,6 +133,7 @@ class SqlAdapter(Adapter):
             schema = self._load_schema(conn)
         with self._lock:
             self._schema = schema
+            self._plans = Plans(Compiler(self.dialect, schema))
         LOGGER.debug("datastore %s: %d tables and views", self.name, len(schema.tables))
         return schema
 
@@ -143,6 +147,7 @@ class SqlAdapter(Adapter):
                 yield tx
             finally:
                 tx.active = False
+        self._notify(tx.changes)  # committed: only now do the changes exist for others
 
     @contextmanager
     def _transaction_on(self, *, read_only: bool) -> Iterator[Any]:
@@ -173,27 +178,82 @@ class SqlAdapter(Adapter):
             yield
         except DatastoreError:
             raise
-        except PoolTimeout as exc:
-            raise unavailable(f"datastore {self.name}: {exc}", code="PGRST003") from exc
-        except PoolClosed as exc:
-            raise unavailable(f"datastore {self.name} is closed", hint="connect() it") from exc
         except Exception as exc:
-            error = self._translate(exc)
-            if error is None:
+            error = self._error(exc)
+            if error is exc:
                 raise
             raise error from exc
+
+    def _error(self, exc: Exception) -> Exception:
+        """Return the board's error for a driver error (`exc` itself for anything else)."""
+        if isinstance(exc, PoolTimeout):
+            return unavailable(f"datastore {self.name}: {exc}", code="PGRST003")
+        if isinstance(exc, PoolClosed):
+            return unavailable(f"datastore {self.name} is closed", hint="connect() it")
+        return self._translate(exc) or exc
 
     # -- queries ------------------------------------------------------------------------
 
     def execute(self, query: Query, *, tx: Transaction | None = None) -> Result:
-        compiler = Compiler(self.dialect, self.introspect())
-        compiler.check(query)  # every name resolved before any SQL is built
+        if isinstance(query, Select):
+            return self._read(query, tx)
+        return self._change(query, tx)
+
+    def _read(self, query: Select, tx: Transaction | None) -> Result:
+        plans = self._plans if self._plans is not None else self._load_plans()
+        plan, params, count_params = plans.select(query)  # names checked when planned
         if tx is not None:
             conn = self._connection_of(tx)
             with self._guard():
-                return self._dispatch(compiler, query, conn)
-        with self._transaction_on(read_only=isinstance(query, Select)) as conn:
-            return self._dispatch(compiler, query, conn)
+                return self._run_plan(conn, plan, params, count_params)
+        if plan.count_sql is not None:
+            with self._transaction_on(read_only=True) as conn:
+                return self._run_plan(conn, plan, params, count_params)
+        # One SELECT is its own snapshot, and a neutral Select cannot write (it names only
+        # columns and casts): it needs no BEGIN/COMMIT round trips around it.
+        try:  # _guard() inlined: this is the hot path
+            with self._connection() as conn:
+                fetched = self._run(conn, plan.sql, params)
+        except DatastoreError:
+            raise
+        except Exception as exc:
+            error = self._error(exc)
+            if error is exc:
+                raise
+            raise error from exc
+        rows = plan.shape.rows(fetched.rows)
+        return Result(rows, None, len(rows))
+
+    def _load_plans(self) -> Plans:
+        self.introspect()
+        assert self._plans is not None
+        return self._plans
+
+    def _run_plan(
+        self, conn: Any, plan: Plan, params: tuple[object, ...], count_params: tuple[object, ...]
+    ) -> Result:
+        rows = plan.shape.rows(self._run(conn, plan.sql, params).rows)
+        count = None
+        if plan.count_sql is not None:
+            count = int(self._run(conn, plan.count_sql, count_params).rows[0][0])
+        return Result(rows, count, len(rows))
+
+    def _change(self, query: Query, tx: Transaction | None) -> Result:
+        compiler = Compiler(self.dialect, self.introspect())
+        table = compiler.check(query)  # every name resolved before any SQL is built
+        watch = Watch(self.name, self.dialect, table, query) if self._observers else None
+        run = watch.query if watch is not None else query
+        if tx is not None:
+            conn = self._connection_of(tx)
+            with self._guard():
+                result = self._dispatch(compiler, run, conn)
+            return _observed(watch, result, tx.changes)
+        with self._transaction_on(read_only=False) as conn:
+            result = self._dispatch(compiler, run, conn)
+        changes: list[Change] = []
+        result = _observed(watch, result, changes)
+        self._notify(changes)
+        return result
 
     def raw(self, sql: str, params: Params = None, *, tx: Transaction | None = None) -> Result:
         if tx is not None:
@@ -204,13 +264,11 @@ class SqlAdapter(Adapter):
             return self._raw(conn, sql, params)
 
     def _raw(self, conn: Any, sql: str, params: Params) -> Result:
-        fetched = self._run(conn, sql, params)
+        fetched = self._run(conn, sql, params, names=True)
         rows = [dict(zip(fetched.names, map(jsonable, row), strict=True)) for row in fetched.rows]
         return Result(rows, None, fetched.rowcount)
 
     def _dispatch(self, compiler: Compiler, query: Query, conn: Any) -> Result:
-        if isinstance(query, Select):
-            return self._select(compiler, query, conn)
         if isinstance(query, Insert):
             return self._insert(compiler, query, conn)
         if isinstance(query, Delete):
@@ -220,14 +278,6 @@ class SqlAdapter(Adapter):
         if query.returning is not None and not self.dialect.supports_returning("update"):
             return self._update_returning(compiler, query, conn)
         return self._write(conn, compiler.update(query))
-
-    def _select(self, compiler: Compiler, query: Select, conn: Any) -> Result:
-        rows = self._fetch(conn, compiler.select(query))
-        count = None
-        if query.count:
-            statement = compiler.count(query)
-            count = int(self._run(conn, statement.sql, statement.params).rows[0][0])
-        return Result(rows, count, len(rows))
 
     def _insert(self, compiler: Compiler, query: Insert, conn: Any) -> Result:
         rows: list[dict[str, Any]] = []
@@ -278,6 +328,15 @@ class SqlAdapter(Adapter):
             {o.key: decode(o.column, value) for o, value in zip(outputs, row, strict=True)}
             for row in rows
         ]
+
+
+def _observed(watch: Watch | None, result: Result, changes: list[Change]) -> Result:
+    """Split an observed write's result into the caller's part and its changes."""
+    if watch is None:
+        return result
+    rows, rowcount, found = watch.split(result.rows, result.rowcount)
+    changes.extend(found)
+    return Result(rows, result.count, rowcount)
 
 
 def _keys_filter(table: Table, keys: Sequence[Sequence[object]]) -> Or:

@@ -108,7 +108,7 @@ class SqliteAdapter(SqlAdapter):
     def _end(self, conn: Any, *, commit: bool) -> None:
         conn.execute("COMMIT" if commit else "ROLLBACK")
 
-    def _run(self, conn: Any, sql: str, params: Params) -> Fetched:
+    def _run(self, conn: Any, sql: str, params: Params, *, names: bool = False) -> Fetched:
         cursor = conn.execute(sql, () if params is None else params)
         rows = cursor.fetchall()
         names = tuple(d[0] for d in cursor.description or ())
