@@ -52,6 +52,23 @@ GATEWAY_HOST = "127.0.0.1"
 GATEWAY_PORT = 8000
 GATEWAY_WORKERS = 2
 GATEWAY_THREADS = 4
+GATEWAY_TRUSTED_PROXIES = ("127.0.0.1", "::1")  # peers whose X-Forwarded-For is believed
+GATEWAY_CORS_ORIGINS = ("*",)  # browsers send keys in headers, never cookies: * is safe
+GATEWAY_CORS_MAX_AGE_S = 86400  # how long a browser may cache a preflight answer
+GATEWAY_REQUEST_EVENTS = "publish"  # api.request: off, publish, or publish + history stream
+GATEWAY_EVENT_QUEUE = 10_000  # api.request events waiting per worker before dropping
+GATEWAY_METRICS = "service_role"  # who may read /metrics
+GATEWAY_SCHEMA_CHECK_S = 2.0  # how often each worker looks for DDL (0: never)
+
+# Rate limits (GCRA): "<count>/<period>[ burst <n>]", "" or "off" for none
+RATE_LIMIT_REST_IP = "100/1s burst 200"
+RATE_LIMIT_REST_KEY = "1000/1s burst 2000"
+RATE_LIMIT_AUTH_IP = "150/5m burst 30"  # GoTrue's token limit, per auth path
+RATE_LIMIT_AUTH_KEY = ""
+RATE_LIMIT_REALTIME_IP = "100/1s burst 200"
+RATE_LIMIT_REALTIME_KEY = "1000/1s burst 2000"
+RATE_LIMIT_DEFAULT_IP = "100/1s burst 200"
+RATE_LIMIT_DEFAULT_KEY = ""
 
 # Worker
 WORKER_QUEUES = ("default", "backup", "sentinel")

@@ -44,7 +44,14 @@ EVENT_TYPES: dict[str, str] = {
     "health.critical": "A card's health became critical; data: card, detail.",
     "health.failed": "A card's health became failed; data: card, detail.",
     "health.recovered": "A card's health returned to healthy; data: card.",
-    "api.request": "The gateway served a request; data: method, path, status, ms.",
+    "api.request": (
+        "The gateway served a request; data: method, path, route, table, status, ms, role, "
+        "key_id, user, ip."
+    ),
+    "schema.reloaded": (
+        "A store's schema changed (DDL seen by a gateway) or `mobo schema:reload` asked; every "
+        "gateway process reloads it; data: store (null: all), reason, fingerprint."
+    ),
     "data.change": "A row changed through MagDS; data: store, table, op, pk, new, old.",
     "backup.started": "A backup job started; data: id, stores.",
     "backup.progress": "A backup job made progress; data: id, done, total.",

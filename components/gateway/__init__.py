@@ -117,7 +117,8 @@ class GatewayCard(Card):
                 free,
                 "" if free else "something already listens there",
                 hint="stop it, or set [gateway] port in mobo.toml (or MOBO_GATEWAY_PORT)",
-            )
+            ),
+            settings_check(config),
         ]
 
     def health(self, board: Board) -> Check:
@@ -139,6 +140,18 @@ class GatewayCard(Card):
                 _exit_worker(exc.code)
             if exc.code not in (0, None):
                 raise RuntimeError(f"gunicorn exited with code {exc.code}") from None
+
+
+def settings_check(config: Config) -> Check:
+    """POST: the rates, proxies and origins of [gateway]/[rate_limit] parse."""
+    from components.gateway.platform.settings import from_config
+    from mobo.exceptions import ConfigError
+
+    try:
+        from_config(config)
+    except ConfigError as exc:
+        return Check("gateway limits, proxies and origins", False, str(exc), hint=exc.hint)
+    return Check("gateway limits, proxies and origins", True)
 
 
 def _watch_config(board: Board) -> None:

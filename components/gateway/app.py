@@ -20,6 +20,7 @@ from mobo.kernel.redisconn import connect, read_cards
 
 if TYPE_CHECKING:
     from components.auth.runtime import MagAuth
+    from components.gateway.platform import Platform
 
 LOGGER = logging.getLogger(__name__)
 MASTER_HEADER = "X-Mobo-Gateway-Master"
@@ -33,6 +34,7 @@ class Services:
     keys: Keys
     cards: list[str]
     auth: MagAuth | None = None  # set by create_app when the auth card is plugged
+    platform: Platform | None = None  # set by create_app: middleware, /metrics, OpenAPI
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -118,9 +120,15 @@ def create_app(config: Config, services: Services) -> falcon.App:
     """Build the gateway app for one worker process."""
     app = falcon.App()
     errors.install(app)
+    from components.gateway.platform import mount as mount_platform
+
+    services.platform = mount_platform(app, config, services)  # limits, CORS, events, …
     app.add_route("/health", HealthResource(config, services))
     app.add_route("/v1/status", StatusResource(config, services))
     from components.auth.routes import mount as mount_auth
 
     services.auth = mount_auth(app, config, services)  # None when the auth card is unplugged
+    from components.gateway.rest import mount as mount_rest
+
+    mount_rest(app, config, services)
     return app

@@ -56,6 +56,33 @@ class GatewaySection:
     port: int = _opt(defaults.GATEWAY_PORT, lo=1, hi=65535)
     workers: int = _opt(defaults.GATEWAY_WORKERS, lo=1, hi=64)
     threads: int = _opt(defaults.GATEWAY_THREADS, lo=1, hi=256)
+    trusted_proxies: tuple[str, ...] = defaults.GATEWAY_TRUSTED_PROXIES
+    cors_origins: tuple[str, ...] = defaults.GATEWAY_CORS_ORIGINS
+    cors_max_age: int = _opt(defaults.GATEWAY_CORS_MAX_AGE_S, lo=0, hi=86400)
+    request_events: str = _opt(
+        defaults.GATEWAY_REQUEST_EVENTS, choices=("off", "publish", "history")
+    )
+    event_queue: int = _opt(defaults.GATEWAY_EVENT_QUEUE, lo=100, hi=10_000_000)
+    metrics: str = _opt(
+        defaults.GATEWAY_METRICS, choices=("off", "service_role", "loopback", "public")
+    )
+    schema_check_interval: float = _opt(defaults.GATEWAY_SCHEMA_CHECK_S, lo=0, hi=3600)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitSection:
+    """The gateway's limits per route group, per client IP and per key (see gateway.md)."""
+
+    enabled: bool = True
+    exempt_service_role: bool = True
+    rest_ip: str = defaults.RATE_LIMIT_REST_IP
+    rest_key: str = defaults.RATE_LIMIT_REST_KEY
+    auth_ip: str = defaults.RATE_LIMIT_AUTH_IP
+    auth_key: str = defaults.RATE_LIMIT_AUTH_KEY
+    realtime_ip: str = defaults.RATE_LIMIT_REALTIME_IP
+    realtime_key: str = defaults.RATE_LIMIT_REALTIME_KEY
+    default_ip: str = defaults.RATE_LIMIT_DEFAULT_IP
+    default_key: str = defaults.RATE_LIMIT_DEFAULT_KEY
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +137,7 @@ SECTIONS: dict[str, type] = {
     "log": LogSection,
     "cards": CardsSection,
     "health": HealthSection,
+    "rate_limit": RateLimitSection,
 }
 FREEFORM_SECTIONS = ("datastores", "realtime", "auth", "backup")
 
@@ -128,6 +156,7 @@ class Config:
     cards: CardsSection
     health: HealthSection
     secrets: Secrets
+    rate_limit: RateLimitSection = field(default_factory=RateLimitSection)
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property

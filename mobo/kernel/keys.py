@@ -60,6 +60,21 @@ class Keys:
         """Hash with the board's state: state, booted_at, ready_ms."""
         return f"{self.prefix}:system"
 
+    def rate_limit(self, bucket: str) -> str:
+        """The gateway's GCRA state for one bucket (`rest:ip:1.2.3.4`): its theoretical
+        arrival time in microseconds, with a TTL of the time it takes to drain."""
+        return f"{self.prefix}:rl:{bucket}"
+
+    @property
+    def gateway_metrics(self) -> str:
+        """Hash of the gateway workers' metric snapshots (field `<host>:<pid>:<token>`, JSON)."""
+        return f"{self.prefix}:gateway:metrics"
+
+    def schema_version(self, store: str) -> str:
+        """The fingerprint of a store's schema the gateways last saw; the worker that
+        changes it announces `schema.reloaded`."""
+        return f"{self.prefix}:schema:{store}"
+
     def queue(self, name: str) -> str:
         """RQ queue name (RQ adds its own `rq:queue:` in front)."""
         return f"{self.prefix}:{name}"

@@ -1,0 +1,91 @@
+"""MagGate's REST data API: `/rest/v1/{table}` and `/rest/v1/rpc/{fn}`, PostgREST-compatible.
+
+    mount(app, config, services)      # in create_app: routes + the worker's RestApi
+
+Modules, from the HTTP edge inward:
+
+    resources   Falcon resources: HTTP -> Call, Reply -> HTTP
+    api         RestApi.serve(call): authenticate, parse, pick the store, dispatch, map errors
+    identity    the caller (MagAuth's Principal) or 401
+    reads       GET/HEAD: counts, ranges, singular, CSV
+    writes      POST/PUT/PATCH/DELETE: Prefer return/resolution/missing, Location
+    rpc         PostgreSQL functions
+    plan        select= as a tree of levels; embeds resolved (relations) and filtered
+    embed       run a plan: parents, one batched query per embed, stitched in Python
+    session     one transaction per request, with the role and JWT claims (PostgreSQL)
+    guard       mobo.toml permissions and the ownership rule (SQLite, MariaDB)
+    permissions parse `[datastores.<store>.permissions]`
+    numbers     numeric filter values must be numbers (MariaDB/MySQL's lenient casts)
+    bodies      request bodies (JSON, CSV, form) and the size limit
+    render      JSON with exact numerics, CSV, Content-Range
+    errors      PostgREST's error codes and statuses
+
+See docs/rest.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import falcon
+
+from components.gateway.rest.api import RestApi, Stores
+from components.gateway.rest.identity import authenticator
+from components.gateway.rest.permissions import Permissions, parse_permissions
+from components.gateway.rest.resources import RpcResource, TableResource
+from mobo.kernel.config import Config
+
+PREFIX = "/rest/v1"
+
+__all__ = ["PREFIX", "RestApi", "load_permissions", "mount"]
+
+
+def mount(app: falcon.App, config: Config, services: Any) -> RestApi:
+    """Add `/rest/v1/{table}` and `/rest/v1/rpc/{fn}` to `app`; return the RestApi.
+
+    Permissions are validated now (a ConfigError stops the worker)."""
+    stores = gateway_stores(config, services)
+    api = RestApi(
+        stores,
+        authenticator(config, lambda: getattr(services, "auth", None)),
+        load_permissions(config, stores),
+    )
+    app.add_route(f"{PREFIX}/{{table}}", TableResource(api))
+    app.add_route(f"{PREFIX}/rpc/{{function}}", RpcResource(api))
+    return api
+
+
+def gateway_stores(config: Config, services: Any) -> Stores:
+    """Return the worker's one set of stores: `services.datastores`, else the platform's
+    (whose schema watcher keeps them fresh), else the board's stores from config."""
+    found = getattr(services, "datastores", None)
+    if found is not None:
+        return found
+    platform = getattr(services, "platform", None)
+    if platform is not None and callable(getattr(platform, "stores", None)):
+        return platform.stores()
+    from components.datastore import Datastores
+
+    return Datastores.from_config(config)
+
+
+def load_permissions(config: Config, stores: Stores) -> Mapping[str, Permissions | None]:
+    """Validate every store's `permissions` table (None for PostgreSQL stores)."""
+    tables = config.section("datastores")
+    found = {}
+    for name in stores.names:
+        raw = (
+            tables.get(name, {}).get("permissions")
+            if isinstance(tables.get(name), Mapping)
+            else None
+        )
+        found[name] = parse_permissions(name, _engine(stores, name), raw)
+    return found
+
+
+def _engine(stores: Stores, name: str) -> str:
+    settings = getattr(stores, "settings", None)
+    if callable(settings):
+        return settings(name).engine  # without opening the store
+    return stores[name].engine
