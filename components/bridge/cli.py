@@ -1,0 +1,134 @@
+"""`mobo bridge:copy` and `mobo bridge:status` (declared in the manifest's provides.cli).
+
+Imported by every `mobo` invocation to register the commands: the heavy imports (the
+adapters, rich) wait until a command runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_BATCH = 10_000  # = copy.DEFAULT_BATCH, kept here so `mobo --help` stays light
+
+
+@click.command("bridge:copy")
+@click.argument("source", metavar="SRC_STORE.TABLE")
+@click.argument("target", metavar="DST_STORE.TABLE")
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 1_000_000),
+    default=DEFAULT_BATCH,
+    show_default=True,
+    help="Rows per batch (and per target transaction).",
+)
+@click.option(
+    "--resume/--restart",
+    default=True,
+    show_default=True,
+    help="Continue an interrupted copy after its last checkpoint, or empty the target "
+    "table this job wrote and start over.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@click.pass_obj
+def copy_command(
+    home: Path | None, source: str, target: str, batch: int, resume: bool, as_json: bool
+) -> None:
+    """Copy a table between two stores (any engines), then verify it by checksum."""
+    from components.datastore import close_all
+    from mobo.cli import render
+    from mobo.exceptions import DatastoreError
+    from mobo.kernel.config import load_config
+
+    from . import screen
+    from .copy import copy_table
+    from .stores import stores_from_config
+
+    (src_name, src_table), (dst_name, dst_table) = _split(source), _split(target)
+    config = load_config(home)
+    stores = stores_from_config(config, [src_name, dst_name])
+    try:
+        if as_json:
+            result = copy_table(stores[src_name], src_table, stores[dst_name], dst_table,
+                                batch=batch, resume=resume)  # fmt: skip
+        else:
+            with screen.progress_bar(f"{source} → {target}") as bar:
+                result = copy_table(stores[src_name], src_table, stores[dst_name], dst_table,
+                                    batch=batch, resume=resume, progress=bar)  # fmt: skip
+    except DatastoreError as exc:
+        if not as_json:
+            raise
+        render.print_json({"error": _error_body(exc)})
+        raise SystemExit(1) from None
+    finally:
+        close_all(stores)
+    if as_json:
+        render.print_json(result.as_dict())
+    else:
+        screen.copied(result)
+
+
+@click.command("bridge:status")
+@click.option("--json", "as_json", is_flag=True, help="Print the jobs as a JSON list.")
+@click.pass_obj
+def status_command(home: Path | None, as_json: bool) -> None:
+    """List the copy jobs recorded in every store's checkpoint table."""
+    from dataclasses import asdict
+
+    from components.datastore import open_adapter
+    from mobo.cli import render
+    from mobo.exceptions import DatastoreError
+    from mobo.kernel.config import load_config
+
+    from . import screen
+    from .checkpoint import Checkpoints
+    from .stores import store_settings
+
+    config = load_config(home)
+    jobs: list[dict[str, object]] = []
+    for name, settings in store_settings(config).items():
+        if _missing_file(name, settings, config.home):
+            continue  # a SQLite store never opened holds no jobs; opening it would create it
+        try:
+            store = open_adapter(name, settings, home=config.home)
+        except DatastoreError as exc:
+            render.error(f"store {name}: {exc}", exc.hint)
+            continue
+        try:
+            jobs.extend({"store": name, **asdict(job)} for job in Checkpoints(store).all())
+        finally:
+            store.close()
+    if as_json:
+        render.print_json(jobs)
+    else:
+        screen.jobs_table(jobs)
+
+
+def _missing_file(name: str, settings: Mapping[str, Any], home: Path) -> bool:
+    from components.datastore.settings import parse_settings
+
+    parsed = parse_settings(name, settings, home=home)
+    path = parsed.path or ":memory:"
+    return parsed.engine == "sqlite" and (path == ":memory:" or not Path(path).exists())
+
+
+def _split(ref: str) -> tuple[str, str]:
+    store, dot, table = ref.partition(".")
+    if not (store and dot and table):
+        raise click.UsageError(f"{ref!r}: write STORE.TABLE, for example main.people")
+    return store, table
+
+
+def _error_body(exc: Exception) -> dict[str, object]:
+    body = {name: getattr(exc, name, None) for name in ("code", "message", "details", "hint")}
+    body["message"] = body["message"] or str(exc)
+    for name in ("table", "key", "column"):
+        if hasattr(exc, name):
+            body[name] = getattr(exc, name)
+    return body
+
+
+COMMANDS = [copy_command, status_command]

@@ -1,0 +1,227 @@
+"""copy_table: copy one table between any two stores, resumably, and prove it complete.
+
+    result = copy_table(main, "people", pg, "people", batch=10_000, progress=print)
+    result.rows, result.seconds, result.checksum, result.verified
+
+The copy plans both sides (creating the target table if missing), starts or resumes
+its job (`checkpoint.py`), streams batches in key order, each written with its
+checkpoint in one target transaction, then verifies: the source's row count and the
+checksum of every target row, read back, must equal what was copied. Only then is the
+job `done` and a result returned; anything else raises (`UnrepresentableValue`,
+`VerificationFailed`, a `DatastoreError`) and leaves the job resumable.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+from components.datastore import Adapter
+from mobo.exceptions import BridgeError, VerificationFailed
+
+from .checkpoint import Checkpoints, Job
+from .checksum import Checksum
+from .convert import BadValue
+from .drivers import Row
+from .jobs import record_failure, start_job
+from .keys import dump_key, load_key
+from .pipeline import Committer
+from .plan import Plan, plan_copy
+from .refusals import refused, unreadable, write_refused
+from .stream import Converters, Side, WriteFailed, count_rows, read_batches, write_batch
+
+DEFAULT_BATCH = 10_000  # rows per batch (and per target transaction)
+Batch = tuple[list[Row], list[list[object]], Job]  # source rows, target columns, checkpoint
+
+
+@dataclass(frozen=True, slots=True)
+class CopyResult:
+    """A finished, verified copy. `seconds` is this run's; `resumed_from` rows were earlier."""
+
+    rows: int
+    seconds: float
+    checksum: str
+    verified: bool
+    source: str = ""
+    target: str = ""
+    created: bool = False
+    resumed_from: int = 0
+
+    @property
+    def rows_per_s(self) -> float:
+        return (self.rows - self.resumed_from) / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "rows_per_s": round(self.rows_per_s, 1)}
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Reported after each committed batch (`copy`) and each verified one (`verify`)."""
+
+    phase: str
+    rows: int
+    total: int
+    elapsed_s: float
+    batches: int
+
+
+def copy_table(
+    src: Adapter,
+    src_table: str,
+    dst: Adapter,
+    dst_table: str,
+    *,
+    batch: int = DEFAULT_BATCH,
+    resume: bool = True,
+    progress: Callable[[Progress], object] | None = None,
+) -> CopyResult:
+    """Copy `src_table` of `src` into `dst_table` of `dst`; see the module docstring.
+
+    `resume=False` forgets the job's checkpoint and empties the target table first (only
+    a table this job wrote: rows nobody copied are never deleted). An exception raised
+    by `progress` stops the copy after a committed batch; it resumes from there.
+    """
+    if batch < 1:
+        raise BridgeError(f"batch must be at least 1, not {batch}")
+    started = time.perf_counter()
+    plan = plan_copy(src, src_table, dst, dst_table)
+    return _Copy(src, dst, plan, batch, progress or _quiet, started).run(resume)
+
+
+class _Copy:
+    """One run of one copy job."""
+
+    def __init__(
+        self,
+        src: Adapter,
+        dst: Adapter,
+        plan: Plan,
+        batch: int,
+        progress: Callable[[Progress], object],
+        started: float,
+    ) -> None:
+        self.plan, self.batch, self.progress, self.started = plan, batch, progress, started
+        self.source = Side.of(src, plan, target=False)
+        self.target = Side.of(dst, plan, target=True)
+        self.convert = Converters(plan)
+        self.checkpoints = Checkpoints(dst)
+        self.names = (f"{src.name}.{plan.source_table}", f"{dst.name}.{plan.target_table}")
+        self.job = Job(f"{self.names[0]} -> {plan.target_table}", *self.names)
+        self.batches = 0  # committed in this run
+
+    def run(self, resume: bool) -> CopyResult:
+        created = self.plan.created
+        self.job = start_job(self.checkpoints, self.job, self.target, created=created,
+                             resume=resume)  # fmt: skip
+        resumed = self.job.rows
+        try:
+            with _gc_paused():
+                copied = self._copy()
+                self._verify(copied)
+        except BaseException as exc:
+            record_failure(self.checkpoints, self.job, exc)
+            raise
+        return CopyResult(
+            copied.rows, self._elapsed(), copied.hex, True, *self.names,
+            created=created, resumed_from=resumed,
+        )  # fmt: skip
+
+    # -- copy ---------------------------------------------------------------------------
+
+    def _copy(self) -> Checksum:
+        job = self.job
+        copied = Checksum.from_hex(job.rows, job.checksum)
+        after = load_key(job.last_key) if job.last_key else None
+        total = max(count_rows(self.source), copied.rows)
+        with Committer(self._commit) as committer:
+            for rows in read_batches(self.source, self.batch, after):
+                try:
+                    out, spelled = self.convert.outgoing(rows)
+                except BadValue as exc:
+                    row = rows[exc.index]
+                    raise refused(self.plan, self.source, self.names[1], row, exc) from None
+                copied = copied.plus(spelled, len(rows))
+                job = job.advanced(
+                    state="copying",
+                    last_key=dump_key(self.source.key_of(rows[-1])),
+                    rows=copied.rows,
+                    checksum=copied.hex,
+                )
+                committer.submit((rows, out, job))
+                self._committed(committer.done(), total)
+        self._committed(committer.done(), total)
+        return copied
+
+    def _committed(self, batches: list[Batch], total: int) -> None:
+        for _, _, job in batches:
+            self.batches += 1
+            self._report("copy", job.rows, max(total, job.rows), self.batches)
+
+    def _commit(self, batch: Batch) -> None:
+        """Write a batch and its checkpoint in one target transaction (the writer thread)."""
+        rows, out, job = batch
+        with self.target.adapter.transaction() as tx:
+            try:
+                write_batch(self.target, tx.connection, out)
+            except WriteFailed as exc:
+                failure = exc.failure
+                raise write_refused(self.plan, self.source, self.names[1], rows, failure) from exc
+            self.checkpoints.save(job, tx)
+        self.job = job
+
+    # -- verify -------------------------------------------------------------------------
+
+    def _verify(self, copied: Checksum) -> None:
+        self._save(self.job.advanced(state="verifying"))
+        source_rows = count_rows(self.source)
+        seen = self._read_back(copied.rows)
+        if seen != copied or source_rows != copied.rows:
+            raise VerificationFailed(
+                f"{self.names[1]} does not match {self.names[0]}: copied {copied.rows} rows "
+                f"(checksum {copied.hex}), the source now has {source_rows}, the target "
+                f"{seen.rows} (checksum {seen.hex})",
+                hint="if the source was written during the copy, copy again with --restart "
+                "when it is quiet; otherwise report this as a MagBridge bug",
+            )
+        self._save(self.job.advanced(state="done", error=None))
+
+    def _read_back(self, expected: int) -> Checksum:
+        """Return the checksum of every row of the target table, read back."""
+        seen = Checksum()
+        for count, rows in enumerate(read_batches(self.target, self.batch, None), 1):
+            try:
+                seen = seen.plus(self.convert.incoming(rows), len(rows))
+            except BadValue as exc:
+                raise unreadable(self.plan, self.target, rows[exc.index], exc) from None
+            self._report("verify", seen.rows, expected, count)
+        return seen
+
+    def _save(self, job: Job) -> None:
+        self.checkpoints.save(job)
+        self.job = job
+
+    def _report(self, phase: str, rows: int, total: int, batches: int) -> None:
+        self.progress(Progress(phase, rows, total, self._elapsed(), batches))
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def _quiet(progress: Progress) -> None:
+    """Report nothing."""
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a batch makes many tuples and no cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
