@@ -28,12 +28,14 @@ def store_provider(config: Config, services: Any) -> Callable[[], Adapter]:
     """Return how to get the default store: from the datastore card's object if the
     gateway's services carry one (`services.datastores.default`), else open it from config."""
     datastores = getattr(services, "datastores", None)
-    default = getattr(datastores, "default", None)
-    if default is not None:
-        return (
-            default if callable(default) and not isinstance(default, Adapter) else lambda: default
-        )
-    return lambda: open_default_store(config)
+    if datastores is None:
+        return lambda: open_default_store(config)
+
+    def default() -> Adapter:  # read on first use, in the worker (never before the fork)
+        found = datastores.default
+        return found() if callable(found) and not isinstance(found, Adapter) else found
+
+    return default
 
 
 def mount(

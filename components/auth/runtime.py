@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from components.datastore import Adapter, open_adapter
+from components.datastore.specs import store_tables
 from mobo.kernel.config import Config
 
 from . import migrate
@@ -37,14 +38,13 @@ AUTH_POOL_MAX = 4
 
 def default_store_settings(config: Config) -> tuple[str, dict[str, object]]:
     """Return the name and settings of the board's default store (`main`, else SQLite)."""
-    stores = config.section("datastores")
-    if DEFAULT_STORE in stores:
-        return DEFAULT_STORE, dict(stores[DEFAULT_STORE])
-    return DEFAULT_STORE, {"engine": "sqlite", "path": f"data/{DEFAULT_STORE}.db"}
+    # as Datastores reads it: `[datastores.main]` without an engine (e.g. only
+    # `permissions`) is the embedded SQLite store with those settings
+    return DEFAULT_STORE, dict(store_tables(config)[DEFAULT_STORE])
 
 
 def open_default_store(config: Config) -> Adapter:
-    """Open the default store from config (until the datastore card hands one over)."""
+    """Open the default store from config (the gateway hands over its `Datastores`')."""
     name, settings = default_store_settings(config)
     return open_adapter(name, settings, home=Path(config.home))
 

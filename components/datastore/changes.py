@@ -23,7 +23,9 @@ from .query import ALL, Column, Delete, Insert, Query, Resolution, Update
 from .schema import Table
 from .values import jsonable
 
-HIDDEN = "\x00"  # prefix of the extra RETURNING keys added for observers; never in SQL
+# prefix of the extra RETURNING keys added for observers; never in SQL, and unlike the
+# gateway's private aliases ("\x00k0"), which a caller's RETURNING may hold
+HIDDEN = "\x00w:"
 
 Row = dict[str, Any]
 
@@ -64,7 +66,9 @@ def op_of(query: Insert | Update | Delete) -> str:
 class Watch:
     """One observed write: the query to run, and how to split what it returned."""
 
-    def __init__(self, store: str, dialect: Dialect, table: Table, query: Query) -> None:
+    def __init__(
+        self, store: str, dialect: Dialect, table: Table, query: Query, *, widen: bool = True
+    ) -> None:
         assert isinstance(query, Insert | Update | Delete)
         self.store, self.table, self.original = store, table, query
         self.op = op_of(query)
@@ -72,9 +76,11 @@ class Watch:
         can_return = dialect.supports_returning(statement) or (
             isinstance(query, Update) and bool(table.primary_key)  # emulated on MariaDB
         )
-        self.widened = can_return and query.returning != ALL
+        # widen=False: RETURNING only what the caller asked (a row policy may let the role
+        # write rows it may not read); the changes then carry the request's rows or none
+        self.widened = widen and can_return and query.returning != ALL
         self.query: Query = self._widen(query) if self.widened else query
-        self.rows_known = can_return
+        self.rows_known = can_return and (widen or query.returning == ALL)
 
     def _widen(self, query: Insert | Update | Delete) -> Query:
         hidden = tuple(Column(c.name, alias=HIDDEN + c.name) for c in self.table.columns)
@@ -87,11 +93,12 @@ class Watch:
             return rows, rowcount, self._unknown_rows()
         if not self.widened:
             return rows, rowcount, [self._change(row) for row in rows]
-        full = [{k[1:]: v for k, v in row.items() if k[:1] == HIDDEN} for row in rows]
+        cut = len(HIDDEN)
+        full = [{k[cut:]: v for k, v in row.items() if k[:cut] == HIDDEN} for row in rows]
         changes = [self._change(row) for row in full]
         if self.original.returning is None:
             return [], self._rowcount(len(rows)), changes
-        mine = [{k: v for k, v in row.items() if k[:1] != HIDDEN} for row in rows]
+        mine = [{k: v for k, v in row.items() if k[:cut] != HIDDEN} for row in rows]
         return mine, rowcount, changes
 
     def _rowcount(self, returned: int) -> int:

@@ -55,3 +55,14 @@ def error_for(
 def unavailable(message: str, *, code: str = "08006", hint: str | None = None) -> DatastoreError:
     """Return the error for a store that cannot be reached."""
     return DatastoreUnavailable(message, code=code, hint=hint)
+
+
+class SetupFailed(DatastoreError):
+    """A transaction's `setup` statement failed (not one of the block's own statements).
+
+    It carries the store's error for it as `cause`, with the same code, message, details
+    and hint, so a caller that does not care where it failed maps it as any other."""
+
+    def __init__(self, cause: DatastoreError) -> None:
+        super().__init__(cause.message, code=cause.code, details=cause.details, hint=cause.hint)
+        self.cause = cause

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -20,7 +22,9 @@ from mobo.kernel.redisconn import connect, read_cards
 
 if TYPE_CHECKING:
     from components.auth.runtime import MagAuth
+    from components.datastore import Datastores
     from components.gateway.platform import Platform
+    from mobo.kernel.bus import Bus
 
 LOGGER = logging.getLogger(__name__)
 MASTER_HEADER = "X-Mobo-Gateway-Master"
@@ -34,6 +38,9 @@ class Services:
     keys: Keys
     cards: list[str]
     auth: MagAuth | None = None  # set by create_app when the auth card is plugged
+    # the worker's one set of stores, shared by REST, MagAuth and the platform (OpenAPI,
+    # schema watcher); create_app makes it unless the caller gave one
+    datastores: Datastores | None = None
     platform: Platform | None = None  # set by create_app: middleware, /metrics, OpenAPI
 
     @cached_property
@@ -120,6 +127,10 @@ def create_app(config: Config, services: Services) -> falcon.App:
     """Build the gateway app for one worker process."""
     app = falcon.App()
     errors.install(app)
+    if services.datastores is None:
+        from components.datastore import Datastores
+
+        services.datastores = Datastores.from_config(config, bus=bus_provider(config, services))
     from components.gateway.platform import mount as mount_platform
 
     services.platform = mount_platform(app, config, services)  # limits, CORS, events, …
@@ -132,3 +143,26 @@ def create_app(config: Config, services: Services) -> falcon.App:
 
     mount_rest(app, config, services)
     return app
+
+
+def bus_provider(config: Config, services: Services) -> Callable[[], Bus]:
+    """Return the worker's bus for `data.change`, made on first use (after any fork)."""
+    made: dict[int, Bus] = {}
+    lock = threading.Lock()
+
+    def bus() -> Bus:
+        pid = os.getpid()
+        found = made.get(pid)
+        if found is None:
+            from mobo.kernel.bus import Bus
+
+            with lock:
+                found = made.get(pid)
+                if found is None:
+                    keys, history = services.keys, config.bus.history
+                    found = Bus(services.redis, keys, "gateway", history_maxlen=history)
+                    made.clear()
+                    made[pid] = found
+        return found
+
+    return bus

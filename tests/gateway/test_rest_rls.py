@@ -35,6 +35,10 @@ SETUP = [
     "CREATE POLICY comments_all ON comments TO authenticated"
     " USING (EXISTS (SELECT 1 FROM todos t WHERE t.id = todo_id))",
     "GRANT ALL ON comments TO authenticated, service_role",
+    "CREATE TABLE drops (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), body text)",
+    "ALTER TABLE drops ENABLE ROW LEVEL SECURITY",
+    "CREATE POLICY drops_insert ON drops FOR INSERT TO anon WITH CHECK (true)",
+    "GRANT INSERT ON drops TO anon",
     "CREATE TABLE secrets (id integer PRIMARY KEY, body text)",
     "GRANT ALL ON secrets TO service_role",
     "INSERT INTO secrets VALUES (1, 'classified')",
@@ -135,6 +139,17 @@ def test_embedded_rows_are_guarded_too(board: Board, users: tuple[str, str]) -> 
         {"task": "bob's", "comments": []}
     ]
     assert board.get("comments", key=bob).json == []
+
+
+def test_an_insert_only_policy_lets_writes_through(board: Board) -> None:
+    """Regression: with the bus attached, a widened RETURNING needed SELECT (42501)."""
+    anon = {"key": "anon"}
+    got = board.post("drops", {"body": "hello"}, headers={"Prefer": "return=minimal"}, **anon)
+    assert got.status_code == 201, got.json
+    got = board.post("drops", [{"body": "a"}, {"body": "b"}], **anon)
+    assert got.status_code == 201, got.json
+    got = board.post("drops", {"body": "c"}, headers={"Prefer": "return=representation"}, **anon)
+    assert got.status_code in (401, 403) and got.json["code"] == "42501"  # needs SELECT
 
 
 def test_a_pooled_connection_never_carries_a_callers_role(

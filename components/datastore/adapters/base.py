@@ -24,6 +24,7 @@ __all__ = [
     "Kind",
     "Result",
     "Schema",
+    "Setup",
     "Table",
     "Transaction",
 ]
@@ -31,6 +32,8 @@ __all__ = [
 LOGGER = logging.getLogger(__name__)
 
 Params = Sequence[object] | Mapping[str, object] | None
+# A statement run first in a transaction (e.g. the caller's role and claims): SQL, params
+Setup = tuple[str, Params]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +58,18 @@ class Transaction:
 
     It belongs to the thread that opened it and ends with the `transaction()` block.
     `changes` collects the rows its writes changed, reported to observers on commit.
+    `widen` (False in a transaction with a setup, which may switch to a role under row
+    policies): whether writes ask the engine for the changed rows beyond what they return.
     """
 
-    __slots__ = ("active", "adapter", "changes", "connection")
+    __slots__ = ("active", "adapter", "changes", "connection", "widen")
 
     def __init__(self, adapter: Adapter, connection: object) -> None:
         self.adapter = adapter
         self.connection = connection
         self.active = True
         self.changes: list[Change] = []
+        self.widen = True
 
 
 class Adapter(ABC):
@@ -108,8 +114,30 @@ class Adapter(ABC):
         """Run a neutral query, in `tx` or in a transaction of its own."""
 
     @abstractmethod
-    def transaction(self) -> AbstractContextManager[Transaction]:
-        """Open a transaction: committed when the block ends, rolled back if it raises."""
+    def transaction(
+        self, *, setup: Setup | None = None, read_only: bool = False
+    ) -> AbstractContextManager[Transaction]:
+        """Open a transaction: committed when the block ends, rolled back if it raises.
+
+        `setup` runs first, inside it (PostgreSQL sends BEGIN and it in one round trip
+        with the block's first statement); if it fails, the block's first statement or
+        the commit raises `SetupFailed` wrapping the store's error. `read_only` makes
+        the transaction READ ONLY where the engine has such a thing (PostgreSQL)."""
+
+    def execute_in(
+        self,
+        query: Query,
+        *,
+        setup: Setup | None = None,
+        read_only: bool = False,
+    ) -> Result:
+        """Run `query` as a whole transaction of its own, after `setup`; return its Result.
+
+        PostgreSQL sends BEGIN, the setup, the query and COMMIT in one round trip when the
+        query is one statement. Use it when nothing must be checked between the query and
+        the commit. This default is `transaction()` + `execute()`."""
+        with self.transaction(setup=setup, read_only=read_only) as tx:
+            return self.execute(query, tx=tx)
 
     @abstractmethod
     def raw(self, sql: str, params: Params = None, *, tx: Transaction | None = None) -> Result:

@@ -21,9 +21,9 @@ from psycopg.pq import ExecStatus
 from mobo.exceptions import DatastoreError, QueryError
 
 from .. import dialect
-from ..errors import error_for, unavailable
+from ..errors import SetupFailed, error_for, unavailable
 from ..schema import Schema
-from .base import Params
+from .base import Params, Setup
 from .postgres_pool import Lend, open_pool
 from .postgres_schema import load_schema
 from .sql import Fetched, SqlAdapter
@@ -31,6 +31,7 @@ from .sql import Fetched, SqlAdapter
 LOGGER = logging.getLogger(__name__)
 
 TUPLES_OK = ExecStatus.TUPLES_OK
+IDLE = psycopg.pq.TransactionStatus.IDLE
 
 
 class PostgresAdapter(SqlAdapter):
@@ -66,12 +67,94 @@ class PostgresAdapter(SqlAdapter):
         sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "BEGIN"
         conn.statement_cursor().execute(sql)
 
+    def _start(self, conn: Any, *, read_only: bool, setup: Setup | None) -> None:
+        if setup is None:
+            self._begin(conn, read_only=read_only)
+            return
+        # BEGIN and the setup wait in a pipeline for the first statement (or the COMMIT):
+        # the three go in one round trip; _flush() ends the pipeline and reads them all.
+        batch = conn.pipeline()
+        batch.__enter__()
+        conn.batch, conn.pipelined, conn.commit_next, conn.committed = batch, True, False, False
+        try:
+            conn.control_cursor().execute("BEGIN READ ONLY" if read_only else "BEGIN")
+            conn.setup_cursor().execute(setup[0], setup[1])
+        except BaseException:
+            conn.pipelined = False
+            self._rollback(conn)
+            raise
+
+    def _commit_with_next(self, conn: Any) -> None:
+        if conn.batch is not None:
+            conn.commit_next = True
+
+    def _flush(self, conn: Any) -> None:
+        """End the pipeline: send what waits in it and read every result (one round trip)."""
+        batch, conn.batch = conn.batch, None
+        batch.__exit__(None, None, None)
+
+    def _told(self, conn: Any, exc: psycopg.Error) -> Exception:
+        """Return SetupFailed if the setup failed (not what followed it), else `exc`."""
+        if conn.setup_cursor().pgresult is None:  # results are read in order
+            error = self._translate(exc)
+            if error is not None:
+                return SetupFailed(error)
+        return exc
+
     def _end(self, conn: Any, *, commit: bool) -> None:
-        conn.statement_cursor().execute("COMMIT" if commit else "ROLLBACK")
+        if not conn.pipelined:
+            conn.statement_cursor().execute("COMMIT" if commit else "ROLLBACK")
+            return
+        conn.pipelined = False
+        if commit:
+            if conn.batch is not None:  # no statement ran: BEGIN, setup and COMMIT now
+                try:
+                    conn.control_cursor().execute("COMMIT")
+                    self._flush(conn)
+                except psycopg.Error as exc:
+                    error = self._told(conn, exc)
+                    self._rollback(conn)
+                    if error is exc:
+                        raise
+                    raise error from exc
+            elif not conn.committed:
+                conn.statement_cursor().execute("COMMIT")
+            conn.committed = False
+            return
+        self._rollback(conn)
+
+    def _rollback(self, conn: Any) -> None:
+        """Roll back a pipelined transaction, whatever state the pipeline was left in."""
+        batch, conn.batch, conn.committed = conn.batch, None, False
+        if batch is not None:
+            try:  # sends what waits, reads all: the first error is already known
+                batch.__exit__(None, None, None)
+            except psycopg.Error:
+                pass
+        # psycopg's statement cache may think a statement of the aborted part of the
+        # pipeline was prepared when the server skipped it: forget them all (psycopg
+        # sends DEALLOCATE ALL before its next statement); errors are rare.
+        conn._prepared.clear()
+        if conn.info.transaction_status is not IDLE:
+            conn.statement_cursor().execute("ROLLBACK")
 
     def _run(self, conn: Any, sql: str, params: Params, *, names: bool = False) -> Fetched:
         cursor = conn.statement_cursor()
-        cursor.execute(sql, params)
+        if conn.batch is None:
+            cursor.execute(sql, params)
+        else:  # the first statement of a pipelined transaction: send it, and read all
+            try:
+                cursor.execute(sql, params)
+                if conn.commit_next:
+                    conn.commit_next = False
+                    conn.control_cursor().execute("COMMIT")
+                    conn.committed = True
+                self._flush(conn)
+            except psycopg.Error as exc:
+                error = self._told(conn, exc)
+                if error is exc:
+                    raise
+                raise error from exc
         result = cursor.pgresult
         if result is None or result.status != TUPLES_OK:
             return Fetched([], cursor.rowcount)

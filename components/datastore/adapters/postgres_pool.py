@@ -32,12 +32,36 @@ class PooledConnection(psycopg.Connection[Any]):
 
     lent_at: float = float("-inf")
     _statement_cursor: psycopg.Cursor[Any] | None = None
+    _control_cursor: psycopg.Cursor[Any] | None = None
+    _setup_cursor: psycopg.Cursor[Any] | None = None
+    # an open pipeline that carries BEGIN and a setup to the first statement (postgres.py)
+    batch: Any = None
+    pipelined: bool = False  # the open transaction began in a pipeline
+    commit_next: bool = False  # send COMMIT right after the next statement
+    committed: bool = False  # ...which it was: the transaction is over
 
     def statement_cursor(self) -> psycopg.Cursor[Any]:
         """Return this connection's cursor for the adapter's statements."""
         cursor = self._statement_cursor
         if cursor is None or cursor.closed:
             cursor = self._statement_cursor = self.cursor()
+        return cursor
+
+    def control_cursor(self) -> psycopg.Cursor[Any]:
+        """Return this connection's cursor for BEGIN and COMMIT in a pipeline."""
+        cursor = self._control_cursor
+        if cursor is None or cursor.closed:
+            cursor = self._control_cursor = self.cursor()
+        return cursor
+
+    def setup_cursor(self) -> psycopg.Cursor[Any]:
+        """Return this connection's cursor for a transaction's setup statement.
+
+        Its own cursor, so that after an error in the pipeline its result (None: the
+        setup failed; else the statement after it did) tells which statement failed."""
+        cursor = self._setup_cursor
+        if cursor is None or cursor.closed:
+            cursor = self._setup_cursor = self.cursor()
         return cursor
 
 

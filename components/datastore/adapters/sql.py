@@ -22,13 +22,13 @@ from mobo.exceptions import DatastoreError, DatastoreUnavailable, QueryError
 from ..changes import Change, Watch
 from ..compiler import Compiler, Statement
 from ..dialect import Dialect
-from ..errors import unavailable
+from ..errors import SetupFailed, unavailable
 from ..plans import Plan, Plans
 from ..pool import PoolClosed, PoolTimeout
 from ..query import And, Cond, Delete, Insert, Or, Query, Select, Update
 from ..schema import Schema, Table
 from ..values import jsonable
-from .base import Adapter, Health, Params, Result, Transaction
+from .base import Adapter, Health, Params, Result, Setup, Transaction
 
 LOGGER = logging.getLogger(__name__)
 
@@ -140,19 +140,55 @@ class SqlAdapter(Adapter):
     # -- transactions -------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        with self._transaction_on(read_only=False) as conn:
+    def transaction(
+        self, *, setup: Setup | None = None, read_only: bool = False
+    ) -> Iterator[Transaction]:
+        with self._transaction_on(read_only=read_only, setup=setup) as conn:
             tx = Transaction(self, conn)
+            tx.widen = setup is None
             try:
                 yield tx
             finally:
                 tx.active = False
         self._notify(tx.changes)  # committed: only now do the changes exist for others
 
+    def execute_in(
+        self, query: Query, *, setup: Setup | None = None, read_only: bool = False
+    ) -> Result:
+        with self.transaction(setup=setup, read_only=read_only) as tx:
+            if self._one_statement(query):
+                self._commit_with_next(tx.connection)
+            return self.execute(query, tx=tx)
+
+    def _one_statement(self, query: Query) -> bool:
+        """Whether `query` runs as exactly one statement (so it may carry the COMMIT)."""
+        if isinstance(query, Select):
+            plans = self._plans if self._plans is not None else self._load_plans()
+            return plans.select(query)[0].count_sql is None
+        if isinstance(query, Insert):
+            return len(query.rows) <= 1
+        if isinstance(query, Update):
+            return query.returning is None or self.dialect.supports_returning("update")
+        return True
+
+    def _commit_with_next(self, conn: Any) -> None:
+        """Send COMMIT right after the connection's next statement (engines that can)."""
+
+    def _start(self, conn: Any, *, read_only: bool, setup: Setup | None) -> None:
+        """Begin a transaction and run its setup (PostgreSQL pipelines them)."""
+        self._begin(conn, read_only=read_only)
+        if setup is not None:
+            try:
+                self._run(conn, setup[0], setup[1])
+            except Exception as exc:
+                self._abort(conn)
+                error = self._error(exc)
+                raise (SetupFailed(error) if isinstance(error, DatastoreError) else exc) from exc
+
     @contextmanager
-    def _transaction_on(self, *, read_only: bool) -> Iterator[Any]:
+    def _transaction_on(self, *, read_only: bool, setup: Setup | None = None) -> Iterator[Any]:
         with self._guard(), self._connection() as conn:
-            self._begin(conn, read_only=read_only)
+            self._start(conn, read_only=read_only, setup=setup)
             try:
                 yield conn
             except BaseException:
@@ -241,7 +277,10 @@ class SqlAdapter(Adapter):
     def _change(self, query: Query, tx: Transaction | None) -> Result:
         compiler = Compiler(self.dialect, self.introspect())
         table = compiler.check(query)  # every name resolved before any SQL is built
-        watch = Watch(self.name, self.dialect, table, query) if self._observers else None
+        watch = None
+        if self._observers:
+            widen = tx is None or tx.widen
+            watch = Watch(self.name, self.dialect, table, query, widen=widen)
         run = watch.query if watch is not None else query
         if tx is not None:
             conn = self._connection_of(tx)

@@ -38,7 +38,8 @@ def read(target: Target, request: ParsedRequest) -> Reply:
             page.offset or None,
             count=counted,
         )
-        result = session.execute(select)
+        # a read checks nothing before its COMMIT: without embeds it is the last statement
+        result = session.execute(select, last=not plan.embeds)
         rows = result.rows
         attach(session, plan, rows)
     total = result.count if counted else None

@@ -4,13 +4,19 @@ On PostgreSQL every request is ONE transaction, as PostgREST's: its first statem
 the role and the JWT claims transaction-locally, so RLS policies (`auth.uid()`) see the
 caller and nothing outlives the transaction on the pooled connection:
 
-    BEGIN
+    BEGIN [READ ONLY]                                              -- READ ONLY: GET, HEAD
     SELECT set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
            set_config('request.method', $3, true), set_config('request.path', $4, true),
            set_config('request.headers', $5, true)
-           [, set_config('transaction_read_only', 'on', true)]     -- GET and HEAD
     <the request's queries>
     COMMIT                                                         -- or ROLLBACK on error
+
+BEGIN and the setup go in one round trip with the first query (psycopg's pipeline
+mode, `Adapter.transaction(setup=...)`); a request of one query that nothing is checked
+after (`Session.execute(query, last=True)`, `Adapter.execute_in`) sends the COMMIT in
+that same round trip too: one round trip per request. A failed setup raises SetupFailed,
+told apart from the query's own errors; a 42501 there is the store's user missing the
+role (500 below).
 
 On SQLite and MariaDB (no roles, no RLS) a write runs in one transaction and a read runs
 without one (SQLite's write lock would serialize readers); the Guard applies mobo.toml's
@@ -21,10 +27,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from components.datastore import Adapter, Query, Result, Transaction
+from components.datastore.adapters.base import Setup
+from components.datastore.errors import SetupFailed
 from components.gateway.errors import ApiError
 from components.gateway.rest import errors
 from components.gateway.rest.guard import Guard
@@ -35,7 +43,6 @@ SETUP = (
     "set_config('request.method', %s, true), set_config('request.path', %s, true), "
     "set_config('request.headers', %s, true)"
 )
-SETUP_READ_ONLY = SETUP + ", set_config('transaction_read_only', 'on', true)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,24 +55,54 @@ class Caller:
 
 
 class Session:
-    """Run queries in the request's transaction (or none), under its Guard."""
+    """Run queries in the request's transaction (or none), under its Guard.
 
-    __slots__ = ("adapter", "guard", "tx")
+    On PostgreSQL the transaction opens with the first statement (BEGIN, the setup and
+    that statement go in one round trip); `execute(query, last=True)` says no statement
+    follows and nothing is checked before the commit, so COMMIT goes with it too."""
 
-    def __init__(self, adapter: Adapter, tx: Transaction | None, guard: Guard) -> None:
+    __slots__ = ("_stack", "adapter", "guard", "read_only", "setup", "tx")
+
+    def __init__(
+        self,
+        adapter: Adapter,
+        tx: Transaction | None,
+        guard: Guard,
+        *,
+        setup: Setup | None = None,
+        read_only: bool = False,
+        stack: ExitStack | None = None,
+    ) -> None:
         self.adapter = adapter
         self.tx = tx
         self.guard = guard
+        self.setup = setup
+        self.read_only = read_only
+        self._stack = stack
 
     @property
     def engine(self) -> str:
         return self.adapter.engine
 
-    def execute(self, query: Query) -> Result:
+    def execute(self, query: Query, *, last: bool = False) -> Result:
+        if self.setup is not None:
+            if last:
+                setup, self.setup = self.setup, None
+                return self.adapter.execute_in(query, setup=setup, read_only=self.read_only)
+            self._begin()
         return self.adapter.execute(query, tx=self.tx)
 
     def raw(self, sql: str, params: tuple[object, ...] = ()) -> Result:
+        if self.setup is not None:
+            self._begin()
         return self.adapter.raw(sql, params, tx=self.tx)
+
+    def _begin(self) -> None:
+        assert self._stack is not None
+        setup, self.setup = self.setup, None
+        self.tx = self._stack.enter_context(
+            self.adapter.transaction(setup=setup, read_only=self.read_only)
+        )
 
 
 @contextmanager
@@ -74,16 +111,14 @@ def open_session(
 ) -> Iterator[Session]:
     """Yield a Session; on PostgreSQL, in a transaction that runs as the caller's role."""
     if adapter.engine == "postgres":
-        with adapter.transaction() as tx:
-            try:
-                adapter.raw(
-                    SETUP_READ_ONLY if read_only else SETUP, setup_params(guard, caller), tx=tx
-                )
-            except DatastoreError as exc:
-                if exc.code == "42501":  # the store's user may not switch to the role
-                    raise role_unavailable(adapter, guard.principal.role, exc) from None
-                raise
-            yield Session(adapter, tx, guard)
+        try:
+            with ExitStack() as stack:
+                setup = (SETUP, setup_params(guard, caller))
+                yield Session(adapter, None, guard, setup=setup, read_only=read_only, stack=stack)
+        except SetupFailed as exc:
+            if exc.code == "42501":  # the store's user may not switch to the role
+                raise role_unavailable(adapter, guard.principal.role, exc) from None
+            raise exc.cause from None
     elif read_only:
         yield Session(adapter, None, guard)
     else:

@@ -55,10 +55,11 @@ def write(target: Target, request: ParsedRequest, data: bytes) -> Reply:
     ]
     with open_session(target.adapter, target.guard, target.caller, read_only=False) as session:
         results = []
+        last = _last_allowed(request, plan, representation) and len(queries) == 1
         for query in queries:
             if isinstance(query, q.Insert) and query.resolution is q.Resolution.MERGE:
                 _check_upsert(session, query)
-            results.append(_run(session, query))
+            results.append(_run(session, query, last=last))
         result = Result(
             [row for r in results for row in r.rows], None, sum(r.rowcount for r in results)
         )
@@ -164,12 +165,19 @@ def _check_upsert(session: Session, query: q.Insert) -> None:
                 raise errors.row_policy(query.table, anonymous=session.guard.anonymous)
 
 
-def _run(session: Session, query: q.Query) -> Result:
+def _last_allowed(request: ParsedRequest, plan: Level, representation: bool) -> bool:
+    """Whether the write may commit with its statement: nothing checked or read after it."""
+    if request.singular or (request.prefer.strict and request.prefer.max_affected is not None):
+        return False  # _check_result may still roll it back
+    return not (representation and plan.embeds)
+
+
+def _run(session: Session, query: q.Query, *, last: bool = False) -> Result:
     if isinstance(query, q.Insert) and not query.rows:
         return Result()
     if isinstance(query, q.Update) and not query.values:
         return Result()  # PATCH {}: nothing to do, as PostgREST answers it
-    return session.execute(query)
+    return session.execute(query, last=last)
 
 
 def _check_result(request: ParsedRequest, result: Result) -> None:
