@@ -4,9 +4,11 @@ Publishing: `Bus.emit` PUBLISHes the envelope on `<prefix>:evt:<type>` and XADDs
 `<prefix>:history` in one pipelined round trip. It never raises because Redis is down
 or slow: the event is counted in `Bus.dropped` and a warning is logged now and then.
 
-Receiving: `Bus.start` runs one listener thread (PSUBSCRIBE `<prefix>:evt:*` and
-SUBSCRIBE `<prefix>:cmd:<card>`) that hands events to in-process handlers through a
-small thread pool; see `Bus` for the delivery guarantees. Pub/sub is fire-and-forget:
+Receiving: `Bus.start` runs one listener thread that SUBSCRIBEs `<prefix>:cmd:<card>`
+and, for the event types its handlers want only, SUBSCRIBEs `<prefix>:evt:<type>` (an
+exact type) or PSUBSCRIBEs `<prefix>:evt:<glob>`, following `on`/`off`/`once`; it hands
+events to in-process handlers through a small thread pool; see `Bus` for the delivery
+guarantees. Pub/sub is fire-and-forget:
 events published while a process is disconnected are not replayed to it; the state of
 record lives in Redis keys, and the history stream backs `mobo events:tail`.
 
@@ -190,6 +192,56 @@ class RedisGuard:
                 time.monotonic() - since,
                 lost,
             )
+
+
+# ---------------------------------------------------------------- subscriptions in Redis
+
+_UNSUB = {"SUBSCRIBE": "UNSUBSCRIBE", "PSUBSCRIBE": "PUNSUBSCRIBE"}
+_SUBSCRIPTION_REPLIES = (b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe")
+_REDIS_GLOB_SPECIAL = frozenset("*?[]^\\")
+
+
+def _redis_escape(text: str) -> str:
+    return "".join("\\" + c if c in _REDIS_GLOB_SPECIAL else c for c in text)
+
+
+def redis_target(channel_prefix: str, pattern: str) -> tuple[str, str]:
+    """The Redis subscription that receives every event matching an fnmatch glob.
+
+    An exact type is a SUBSCRIBE on its channel; a glob a PSUBSCRIBE that matches at
+    least what fnmatch matches, and exactly that when it uses only `*`: `?` (one
+    character, but Redis counts bytes) widens to `*`, and a `[…]` set (`[!x]` in
+    fnmatch, `[^x]` in Redis) cuts the pattern there with a `*`. Handlers still filter
+    with fnmatch, so a wider Redis pattern only costs some unwanted messages.
+    """
+    if not any(c in pattern for c in "*?["):
+        return ("SUBSCRIBE", channel_prefix + pattern)
+    out: list[str] = []
+    for c in pattern:
+        if c == "[":
+            out.append("*")
+            break
+        out.append("*" if c in "*?" else _redis_escape(c))
+    glob = "".join(out)
+    while "**" in glob:
+        glob = glob.replace("**", "*")
+    return ("PSUBSCRIBE", _redis_escape(channel_prefix) + glob)
+
+
+def redis_targets(channel_prefix: str, patterns: set[str]) -> set[tuple[str, str]]:
+    """The Redis subscriptions for a set of fnmatch globs, without needless overlap.
+
+    `*` covers everything; an exact type some glob already matches needs no SUBSCRIBE.
+    Overlapping globs may remain; the listener drops the copies one PUBLISH then yields.
+    """
+    if "*" in patterns:
+        return {("PSUBSCRIBE", _redis_escape(channel_prefix) + "*")}
+    globs = [p for p in patterns if any(c in p for c in "*?[")]
+    return {
+        redis_target(channel_prefix, p)
+        for p in patterns
+        if p in globs or not any(fnmatchcase(p, g) for g in globs)
+    }
 
 
 # ---------------------------------------------------------------- values
@@ -381,14 +433,21 @@ class _Dispatcher:
 
     # -- dispatch (listener thread)
 
-    def dispatch_event(self, event: Event) -> None:
+    def patterns(self) -> set[str]:
+        """The globs of the event subscriptions still active."""
+        return {s.pattern for s in self._subs}
+
+    def dispatch_event(self, event: Event) -> bool:
+        """Hand an event to its handlers; return whether a `once` subscription fired."""
+        fired = False
         with self._lock:
             subs = [s for s in self._subs if s.matches(event.type)]
             for sub in subs:
                 if sub.once:
-                    sub._fired = True
+                    sub._fired = fired = True
                     self._detach(sub)
             self._deliver(event, subs)
+        return fired
 
     def dispatch_command(self, command: Command) -> None:
         with self._lock:
@@ -606,10 +665,14 @@ class Bus:
       new events for that handler are dropped, counted in `overflowed`, and logged (not
       once per event).
 
-    The listener subscribes to every event of the board as soon as `start()` runs,
-    whether or not handlers exist yet, so `on()` takes effect at once; when Redis goes
-    away it reconnects with capped backoff and logs once per outage. `emit()` and
-    `history()`/`follow()` need no `start()`.
+    The listener subscribes in Redis only to the event types its handlers want (see
+    `redis_target`), so a process is not woken for events nobody in it handles.
+    `start()` waits briefly until the subscriptions are confirmed, and so does an `on()`
+    or `once()` that needs a new Redis subscription while listening, so an event emitted
+    after either returns is received; `off()` and a fired `once` drop Redis subscriptions
+    no handler needs any more. When Redis goes away the listener reconnects with capped
+    backoff, subscribes again to what the handlers want then, and logs once per outage.
+    `emit()` and `history()`/`follow()` need no `start()`.
     """
 
     def __init__(
@@ -639,6 +702,15 @@ class Bus:
         self._listener: threading.Thread | None = None
         self._down_since: float | None = None
         self._epoch = 0
+        # Redis subscriptions; the listener reads the connection, any thread may write
+        # (UN)(P)SUBSCRIBE on it under _sub_lock. Every such command gets one reply.
+        self._sub_lock = threading.Lock()
+        self._acks = threading.Condition(self._sub_lock)
+        self._conn: Any = None  # the listener's connection while it is subscribed
+        self._live: set[tuple[str, str]] = set()  # what _conn is subscribed to
+        self._sent = 0  # subscription commands written on _conn
+        self._acked = 0  # their replies read by the listener
+        self._received = 0  # event messages read from Redis (for tests and stats)
         self._count_lock = threading.Lock()
         self._dropped = 0
 
@@ -729,11 +801,15 @@ class Bus:
 
     def on(self, pattern: str, handler: Handler, *, priority: int = 0) -> Subscription:
         """Call `handler(event)` for every event whose type matches the glob `pattern`."""
-        return self._dispatcher.subscribe(pattern, handler, priority, once=False)
+        sub = self._dispatcher.subscribe(pattern, handler, priority, once=False)
+        self._sync(wait=True)
+        return sub
 
     def once(self, pattern: str, handler: Handler, *, priority: int = 0) -> Subscription:
         """Call `handler(event)` for the next matching event only."""
-        return self._dispatcher.subscribe(pattern, handler, priority, once=True)
+        sub = self._dispatcher.subscribe(pattern, handler, priority, once=True)
+        self._sync(wait=True)
+        return sub
 
     def off(self, handler_or_subscription: Subscription | Callable[[Any], None]) -> int:
         """Stop delivering to a subscription, or to every subscription of a handler.
@@ -741,7 +817,10 @@ class Bus:
         Queued events are discarded; a call already running finishes. Returns how many
         subscriptions were removed.
         """
-        return self._dispatcher.unsubscribe(handler_or_subscription)
+        removed = self._dispatcher.unsubscribe(handler_or_subscription)
+        if removed:
+            self._sync(wait=False)
+        return removed
 
     def on_command(self, handler: CommandHandler) -> Subscription:
         """Call `handler(command)` for every command sent to this bus's card."""
@@ -790,38 +869,121 @@ class Bus:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    # -- Redis subscriptions
+
+    def _targets(self) -> set[tuple[str, str]]:
+        """The Redis subscriptions the event handlers need, as (command, channel) pairs."""
+        return redis_targets(self._keys.event_channel(""), self._dispatcher.patterns())
+
+    def _sync(self, *, wait: bool) -> None:
+        """Bring the listener's Redis subscriptions in line with the handlers.
+
+        With `wait`, return once Redis confirmed the new ones (at most START_WAIT_S).
+        """
+        with self._acks:
+            conn = self._conn
+            if conn is None:
+                return  # not listening (yet): the listener subscribes when it connects
+            want = self._targets()
+            # New subscriptions first: no gap for a handler that moves to another one (an
+            # event both catch meanwhile comes twice, and the listener drops the copy).
+            commands = sorted(want - self._live)
+            commands += [(_UNSUB[kind], name) for kind, name in sorted(self._live - want)]
+            if not commands:
+                return
+            try:
+                self._send(conn, commands)
+            except _REDIS_ERRORS:
+                LOGGER.debug("bus %s: subscription update failed", self.card, exc_info=True)
+                return  # the listener sees the broken connection and subscribes again
+            self._live = want
+            if not wait:
+                return
+            target, deadline = self._sent, time.monotonic() + START_WAIT_S
+            while self._conn is conn and self._acked < target:
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closing.is_set():
+                    break
+                self._acks.wait(min(left, POLL_S))
+
+    def _send(self, conn: Any, commands: list[tuple[str, str]]) -> None:
+        """Write subscription commands on the listener's connection (caller holds _sub_lock)."""
+        if not commands:
+            return
+        if conn._sock is None:  # dropped: sending would silently open a fresh connection
+            raise redis.ConnectionError("the listener's connection is closed")
+        packed = conn.pack_commands(commands)
+        conn.send_packed_command(packed, check_health=False)
+        self._sent += len(commands)
+
     # -- listener thread
 
     def _listen(self) -> None:
         backoff = RECONNECT_MIN_S
+        pool = self._read.connection_pool
         while not self._closing.is_set():
-            pubsub = self._read.pubsub()
+            conn = None
             try:
-                pubsub.psubscribe(self._keys.event_pattern())
-                pubsub.subscribe(self._keys.command(self.card))
-                self._pump(pubsub)
+                conn = pool.get_connection(*_CONNECTION_ARGS)
+                # RESP3 delivers pub/sub messages as pushes: have the parser return them.
+                conn._parser.set_pubsub_push_handler(_same)
+                self._pump(conn, self._subscribe_all(conn))
             except _REDIS_ERRORS as exc:
                 self._lost(exc)
                 self._closing.wait(backoff)
                 backoff = min(backoff * 2, RECONNECT_MAX_S)
                 continue
             finally:
-                _close_quietly(pubsub)
+                with self._acks:
+                    self._conn = None
+                    self._live = set()
+                    self._acks.notify_all()
+                if conn is not None:
+                    conn.disconnect()  # never reuse a subscribed connection
+                    pool.release(conn)
             backoff = RECONNECT_MIN_S
         self._subscribed.clear()
 
-    def _pump(self, pubsub: redis.client.PubSub) -> None:
-        confirmed = 0
+    def _subscribe_all(self, conn: Any) -> int:
+        """Subscribe a fresh connection to commands and wanted events; return the reply count."""
+        with self._acks:
+            self._sent = self._acked = 0
+            want = self._targets()
+            self._send(conn, [("SUBSCRIBE", self._keys.command(self.card)), *sorted(want)])
+            self._conn, self._live = conn, want
+            return self._sent
+
+    def _pump(self, conn: Any, initial: int) -> None:
+        prefix, last = self._evt_prefix, None
+        if initial == 0:
+            self._connected()
         while not self._closing.is_set():
-            message = pubsub.get_message(timeout=POLL_S)
-            if message is None:
+            if conn._sock is None:  # dropped under us; can_read() would reconnect it
+                raise redis.ConnectionError("the listener's connection was closed")
+            if not conn.can_read(timeout=POLL_S):
                 continue
-            if message["type"] in ("psubscribe", "subscribe"):
-                confirmed += 1
-                if confirmed == 2:
+            reply = conn.read_response(push_request=True)
+            if not isinstance(reply, list) or len(reply) < 3:
+                continue
+            kind = reply[0]
+            if kind == b"pmessage" or (kind == b"message" and reply[1].startswith(prefix)):
+                channel, raw = reply[-2], reply[-1]
+                # One PUBLISH reaches a connection once per matching subscription, the
+                # copies back to back: skip them (event envelopes are unique).
+                if last is not None and last[0] == channel and last[1] == raw:
+                    continue
+                last = (channel, raw)
+                self._received += 1
+                self._handle_event(channel, raw)
+            elif kind == b"message":
+                self._handle_command(reply[1], reply[2])
+            elif kind in _SUBSCRIPTION_REPLIES:
+                with self._acks:
+                    self._acked += 1
+                    self._acks.notify_all()
+                    confirmed = self._acked == initial
+                if confirmed:
                     self._connected()
-                continue
-            self._handle(message)
 
     def _connected(self) -> None:
         self._epoch += 1
@@ -848,26 +1010,27 @@ class Bus:
                 RECONNECT_MAX_S,
             )
 
-    def _handle(self, message: dict[str, Any]) -> None:
+    def _handle_event(self, channel: bytes, raw: bytes) -> None:
         try:
-            if message["type"] == "pmessage":
-                self._on_event_message(message["channel"], message["data"])
-            elif message["type"] == "message":
-                self._dispatcher.dispatch_command(Command.from_json(message["data"]))
+            type_ = channel[len(self._evt_prefix) :].decode("utf-8", "replace")
+            if self._dispatcher.wants(type_) and self._dispatcher.dispatch_event(
+                Event.from_json(raw)
+            ):
+                self._sync(wait=False)  # a `once` fired: drop what nobody needs now
         except ValueError as exc:
-            LOGGER.warning(
-                "bus %s: ignored a malformed message on %s: %s",
-                self.card,
-                message.get("channel"),
-                exc,
-            )
+            LOGGER.warning("bus %s: ignored a malformed message on %s: %s", self.card, channel, exc)
+        except _REDIS_ERRORS:
+            raise
         except Exception:
             LOGGER.exception("bus %s: failed to dispatch a message", self.card)
 
-    def _on_event_message(self, channel: bytes, raw: bytes) -> None:
-        type_ = channel[len(self._evt_prefix) :].decode("utf-8", "replace")
-        if self._dispatcher.wants(type_):
-            self._dispatcher.dispatch_event(Event.from_json(raw))
+    def _handle_command(self, channel: bytes, raw: bytes) -> None:
+        try:
+            self._dispatcher.dispatch_command(Command.from_json(raw))
+        except ValueError as exc:
+            LOGGER.warning("bus %s: ignored a malformed message on %s: %s", self.card, channel, exc)
+        except Exception:
+            LOGGER.exception("bus %s: failed to dispatch a message", self.card)
 
     # -- history
 
@@ -948,11 +1111,8 @@ class Bus:
         )
 
 
-def _close_quietly(pubsub: redis.client.PubSub) -> None:
-    try:
-        pubsub.close()
-    except _REDIS_ERRORS:
-        LOGGER.debug("closing a broken pub/sub connection failed", exc_info=True)
+def _same(reply: Any) -> Any:
+    return reply
 
 
 def _parse_entry(fields: dict[bytes, bytes]) -> Event | None:

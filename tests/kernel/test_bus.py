@@ -418,3 +418,113 @@ def test_emit_survives_an_error_reply(bus: Bus, keys: Keys, redis_client: redis.
     event = bus.emit("system.ready")
 
     assert event.type == "system.ready" and bus.dropped == 1
+
+
+def _subscriptions(redis_client: redis.Redis, keys: Keys, name: str) -> tuple[set[str], int]:
+    """The event channels some listener SUBSCRIBEd, and the PSUBSCRIBE count of bus `name`."""
+    channels = {c.decode() for c in redis_client.pubsub_channels(f"{keys.prefix}:evt:*")}
+    psub = [int(c["psub"]) for c in redis_client.client_list() if c["name"] == name]
+    return channels, sum(psub)
+
+
+def test_listener_receives_only_the_types_its_handlers_want(
+    make_bus: Callable[..., Bus], redis_client: redis.Redis, keys: Keys
+) -> None:
+    listener, emitter = make_bus().start(), make_bus("other")
+    inbox = Inbox()
+    listener.on("schema.*", inbox)
+    for _ in range(20):
+        emitter.emit("api.request", {"status": 200})
+    emitter.emit("schema.reloaded")
+    assert inbox.wait_for(1)[0].type == "schema.reloaded"
+    time.sleep(0.1)
+    assert listener._received == 1  # the api.request events never reached this process
+
+
+def test_redis_subscriptions_follow_on_and_off(
+    make_bus: Callable[..., Bus], redis_client: redis.Redis, keys: Keys, redis_url: str
+) -> None:
+    name = f"bus-test-{uuid.uuid4().hex[:8]}"
+    bus = make_bus(client=redis.Redis.from_url(redis_url, client_name=name)).start()
+
+    def current() -> tuple[set[str], int]:
+        return _subscriptions(redis_client, keys, name)
+
+    def settles(expected: tuple[set[str], int]) -> bool:
+        deadline = time.monotonic() + WAIT_S
+        while current() != expected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return current() == expected
+
+    assert current() == (set(), 0)
+    exact = bus.on("schema.reloaded", Inbox())
+    assert current() == ({keys.event_channel("schema.reloaded")}, 0)
+    glob = bus.on("cache.*", Inbox())
+    assert current() == ({keys.event_channel("schema.reloaded")}, 1)
+    everything = bus.on("*", Inbox())  # covers the others: one pattern only
+    assert current() == (set(), 1)
+
+    bus.off(everything)
+    assert settles(({keys.event_channel("schema.reloaded")}, 1))
+    bus.off(exact)
+    bus.off(glob)
+    assert settles((set(), 0))
+
+    inbox = Inbox()
+    bus.once("system.ready", inbox)
+    assert current() == ({keys.event_channel("system.ready")}, 0)
+    bus.emit("system.ready")
+    inbox.wait_for(1)
+    assert settles((set(), 0))  # a fired once lets go
+
+
+def test_overlapping_patterns_deliver_each_event_once(bus: Bus) -> None:
+    inbox = Inbox()
+    bus.on("s*", inbox)
+    bus.on("*.re*", Inbox())
+    bus.on("system.ready", Inbox())
+    bus.emit("system.ready")
+    bus.emit("schema.reloaded")
+    assert [e.type for e in inbox.wait_for(2)] == ["system.ready", "schema.reloaded"]
+    time.sleep(0.1)
+    assert len(inbox.items) == 2
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("schema.reloaded", ("SUBSCRIBE", "p:evt:schema.reloaded")),
+        ("schema.*", ("PSUBSCRIBE", "p:evt:schema.*")),
+        ("a?b", ("PSUBSCRIBE", "p:evt:a*b")),
+        ("x.[!a]*", ("PSUBSCRIBE", "p:evt:x.*")),
+        ("^x*", ("PSUBSCRIBE", "p:evt:\\^x*")),
+    ],
+)
+def test_fnmatch_globs_map_to_redis_subscriptions(pattern: str, expected: tuple[str, str]) -> None:
+    from mobo.kernel.bus import redis_target
+
+    assert redis_target("p:evt:", pattern) == expected
+
+
+def test_listener_subscribes_again_to_what_handlers_want_after_reconnecting(
+    make_bus: Callable[..., Bus], redis_client: redis.Redis, keys: Keys, redis_url: str
+) -> None:
+    name = f"bus-test-{uuid.uuid4().hex[:8]}"
+    bus = make_bus(client=redis.Redis.from_url(redis_url, client_name=name)).start()
+    inbox = Inbox()
+    bus.on("schema.*", inbox)
+    bus.on("cache.invalidated", inbox)
+    for client in redis_client.client_list():
+        if client["name"] == name and client["psub"] != "0":
+            redis_client.client_kill_filter(_id=client["id"])
+    deadline = time.monotonic() + WAIT_S
+    while bus.epoch < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert bus.epoch == 2 and bus.listening
+    assert _subscriptions(redis_client, keys, name) == (
+        {keys.event_channel("cache.invalidated")},
+        1,
+    )
+    bus.emit("api.request", {"status": 200})
+    bus.emit("schema.reloaded")
+    assert inbox.wait_for(1)[0].type == "schema.reloaded"
