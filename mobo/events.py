@@ -35,7 +35,7 @@ EVENT_TYPES: dict[str, str] = {
     "component.not_ready": "A card's setup must wait for something; data: reason, retry_in.",
     "component.stopped": "A card's process stopped cleanly; data: card.",
     "component.failed": "A card failed; data: card, reason, fatal.",
-    "component.restarted": "The health monitor restarted a card; data: card, reason, attempt.",
+    "component.restarted": "The monitor restarted a card; data: card, reason, attempt, backoff_s.",
     "component.plugged": "A card was plugged into the running board; data: card.",
     "component.unplugged": "A card was unplugged from the running board; data: card.",
     "config.reloaded": "Hot-reloadable config keys changed; data: keys.",

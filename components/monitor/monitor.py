@@ -175,7 +175,13 @@ class Monitor:
         # judged afresh: it must fail `failure_threshold` rounds again to be restarted again
         tracked.health = CardHealth(state=Health.RECOVERING)
         self._emit(
-            "component.restarted", {"card": name, "reason": reason, "attempt": len(policy.history)}
+            "component.restarted",
+            {
+                "card": name,
+                "reason": reason,
+                "attempt": len(policy.history),
+                "backoff_s": policy.gap(len(policy.history)),
+            },
         )
 
     def _policy(self, tracked: Tracked) -> RestartPolicy:

@@ -87,9 +87,12 @@ class RestartPolicy:
             )
         if not self.history:
             return RestartDecision(True)
-        gap = self.base_s * self.factor ** (len(self.history) - 1)
-        wait = self.history[-1] + gap - now
+        wait = self.history[-1] + self.gap(len(self.history) + 1) - now
         return RestartDecision(wait <= 0, max(0.0, wait))
+
+    def gap(self, attempt: int) -> float:
+        """The least time between restart `attempt - 1` and restart `attempt` (1-based)."""
+        return 0.0 if attempt <= 1 else self.base_s * self.factor ** (attempt - 2)
 
     def record(self, now: float | None = None) -> None:
         self.history.append(time.time() if now is None else now)
