@@ -142,7 +142,7 @@ def visibility(engine: str) -> Callable[[str], bool]:
     try:
         from components.gateway.rest.api import visibility as rest_visibility
     except ImportError:
-        return lambda name: not name.startswith(("mobo_", "auth_"))
+        return lambda name: not name.startswith(("mobo_", "_mobo_", "auth_"))
     return rest_visibility(engine)
 
 

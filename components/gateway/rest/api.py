@@ -31,7 +31,7 @@ DEFAULT_STORE = "main"
 # profile is the default store, unless a store is really named so
 PUBLIC_PROFILE = "public"
 SCHEMA_RETRY_S = 1.0  # an unknown table reloads a store's schema at most this often
-HIDDEN_PREFIXES = ("mobo_",)  # the board's own tables, on every engine
+HIDDEN_PREFIXES = ("mobo_", "_mobo_")  # the board's own tables (migrations, bridge checkpoints)
 EMBEDDED_HIDDEN_PREFIXES = ("auth_",)  # MagAuth's tables where there are no schemas
 ALLOW = "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE"
 ALLOW_RPC = "OPTIONS,GET,HEAD,POST"
