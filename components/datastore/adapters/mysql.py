@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import re
-from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -134,15 +133,6 @@ class MysqlAdapter(SqlAdapter):
             client_flag=CLIENT.FOUND_ROWS,
             init_command=SESSION,
         )
-
-    def _shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-
-    def _connection(self) -> AbstractContextManager[Any]:
-        if self._pool is None:
-            raise unavailable(f"datastore {self.name} is not connected", hint="call connect()")
-        return self._pool.connection()
 
     def _begin(self, conn: Any, *, read_only: bool) -> None:
         mode = "WITH CONSISTENT SNAPSHOT, READ ONLY" if read_only else "READ WRITE"

@@ -54,14 +54,8 @@ class PostgresAdapter(SqlAdapter):
         self._pool = pool
         return dialect.postgres()
 
-    def _shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-
-    def _connection(self) -> AbstractContextManager[Any]:
-        if self._pool is None:
-            raise unavailable(f"datastore {self.name} is not connected", hint="call connect()")
-        return Lend(self._pool)
+    def _lend(self, pool: Any) -> AbstractContextManager[Any]:
+        return Lend(pool)
 
     def _begin(self, conn: Any, *, read_only: bool) -> None:
         sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "BEGIN"

@@ -44,6 +44,8 @@ class Fetched(NamedTuple):
 class SqlAdapter(Adapter):
     """Execute neutral queries on a SQL engine through its driver hooks."""
 
+    _pool: Any = None  # the engine's connection pool, set by `_open`
+
     def __init__(self, name: str, settings: Any) -> None:
         super().__init__(name, settings)
         self._dialect: Dialect | None = None
@@ -57,13 +59,20 @@ class SqlAdapter(Adapter):
     def _open(self) -> Dialect:
         """Open the pool (failing fast if the server is down); return the dialect."""
 
-    @abstractmethod
     def _shutdown(self) -> None:
         """Close the pool."""
+        if self._pool is not None:
+            self._pool.close()
 
-    @abstractmethod
     def _connection(self) -> AbstractContextManager[Any]:
         """Lend a pooled connection."""
+        if self._pool is None:
+            raise unavailable(f"datastore {self.name} is not connected", hint="call connect()")
+        return self._lend(self._pool)
+
+    def _lend(self, pool: Any) -> AbstractContextManager[Any]:
+        """Check a connection out of the engine's pool (`_open` sets `self._pool`)."""
+        return pool.connection()
 
     @abstractmethod
     def _begin(self, conn: Any, *, read_only: bool) -> None:

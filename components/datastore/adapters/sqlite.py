@@ -15,7 +15,6 @@ import functools
 import logging
 import re
 import sqlite3
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -92,15 +91,6 @@ class SqliteAdapter(SqlAdapter):
         conn.create_function("mobo_like", 2, like, deterministic=True)
         conn.create_function("mobo_ilike", 2, ilike, deterministic=True)
         return conn
-
-    def _shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-
-    def _connection(self) -> AbstractContextManager[Any]:
-        if self._pool is None:
-            raise unavailable(f"datastore {self.name} is not connected", hint="call connect()")
-        return self._pool.connection()
 
     def _begin(self, conn: Any, *, read_only: bool) -> None:
         conn.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
