@@ -6,7 +6,10 @@ After that, identifiers reach the SQL only through `Dialect.quote_ident` and val
 as parameters: the SQL text depends on the query's shape, never on its values.
 
 Result columns are selected positionally, without `AS` aliases; the adapter names them
-from `Statement.outputs`, so a select alias never reaches the SQL either.
+from `Statement.outputs`, so a select alias never reaches the SQL either. JSON path keys
+and text search configurations are values too: bound, never spliced. An aggregated
+Select is grouped by the positions of its other columns (`GROUP BY 1, 2`), which stays
+one expression however its JSON keys are bound.
 """
 
 # S608 flags f-string SQL; here every identifier was resolved against the schema and quoted,
@@ -15,19 +18,22 @@ from `Statement.outputs`, so a select alias never reaches the SQL either.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mobo.exceptions import QueryError, UnsupportedFeature
 
 from .dialect import Dialect
 from .query import (
+    FTS_OPS,
     And,
     Column,
     Cond,
     Delete,
     Filter,
     Insert,
+    JsonPath,
     Not,
     Op,
     Or,
@@ -36,13 +42,33 @@ from .query import (
     Resolution,
     Select,
     Update,
+    aggregated,
     referenced_columns,
 )
 from .schema import Column as ColumnInfo
-from .schema import Schema, Table
+from .schema import Kind, Schema, Table
 
 COMPARISONS = {Op.EQ: "=", Op.NEQ: "<>", Op.GT: ">", Op.GTE: ">=", Op.LT: "<", Op.LTE: "<="}
 IS_SQL = {"null": "NULL", "true": "TRUE", "false": "FALSE", "unknown": "NULL"}
+BASIC_OPS = frozenset({*COMPARISONS, Op.IS, Op.IN, Op.LIKE, Op.ILIKE})
+FTS_FUNCTIONS = {
+    Op.FTS: "to_tsquery",
+    Op.PLFTS: "plainto_tsquery",
+    Op.PHFTS: "phraseto_tsquery",
+    Op.WFTS: "websearch_to_tsquery",
+}
+POSTGRES_OPERATORS = {
+    Op.CS: "@>",
+    Op.CD: "<@",
+    Op.OV: "&&",
+    Op.SL: "<<",
+    Op.SR: ">>",
+    Op.NXR: "&<",
+    Op.NXL: "&>",
+    Op.ADJ: "-|-",
+}
+JSON_EQUALITY = frozenset({Op.EQ, Op.NEQ, Op.IN, Op.IS})  # on a JSON value, outside PostgreSQL
+AGGREGATE_SQL = {"count": "COUNT", "sum": "SUM", "avg": "AVG", "max": "MAX", "min": "MIN"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +106,8 @@ class Compiler:
         for column in (*getattr(query, "columns", ()), *(getattr(query, "returning", ()) or ())):
             if column.cast:
                 self.dialect.cast_type(column.cast)
+            if column.aggregate_cast:
+                self.dialect.cast_type(column.aggregate_cast)
         if isinstance(query, Insert):
             self._check_insert(table, query)
         elif isinstance(query, Update) and query.returning is not None:
@@ -127,18 +155,35 @@ class Compiler:
         """Compile a Select (without its count)."""
         table = self.check(query)
         params: list[object] = []
-        columns, outputs = self._outputs(table, query.columns)
-        sql = f"SELECT {columns} FROM {self._table(table)}{self._where(table, query.where, params)}"
-        sql += self._order(table, query.order) + self._paging(query, params)
+        sql, outputs = self._grouped(table, query, params)
+        sql += self._order(table, query.order, params, _positions(query))
+        sql += self._paging(query, params)
         return Statement(sql, tuple(params), outputs)
 
     def count(self, query: Select) -> Statement:
-        """Compile the COUNT(*) of a Select's matching rows, ignoring order and paging."""
+        """Compile the COUNT(*) of a Select's matching rows, ignoring order and paging.
+
+        An aggregated Select counts its groups: the rows it would return."""
         table = self.check(query)
         params: list[object] = []
-        where = self._where(table, query.where, params)
-        sql = f"SELECT COUNT(*) FROM {self._table(table)}{where}"
+        if aggregated(query):
+            inner, _ = self._grouped(table, query, params)
+            sql = f"SELECT COUNT(*) FROM ({inner}) {self._ident('mobo_groups')}"
+        else:
+            where = self._where(table, query.where, params)
+            sql = f"SELECT COUNT(*) FROM {self._table(table)}{where}"
         return Statement(sql, tuple(params), (Output("count", None),))
+
+    def _grouped(
+        self, table: Table, query: Select, params: list[object]
+    ) -> tuple[str, tuple[Output, ...]]:
+        """Return `SELECT ... FROM ... WHERE ... [GROUP BY ...]` and its outputs."""
+        columns, outputs = self._outputs(table, query.columns, params)
+        sql = f"SELECT {columns} FROM {self._table(table)}{self._where(table, query.where, params)}"
+        if aggregated(query):
+            groups = [str(i) for i, c in enumerate(query.columns, 1) if c.aggregate is None]
+            sql += f" GROUP BY {', '.join(groups)}" if groups else ""
+        return sql, outputs
 
     def insert(self, query: Insert) -> tuple[Statement, ...]:
         """Compile an Insert into one statement per batch of rows the engine can bind."""
@@ -146,15 +191,16 @@ class Compiler:
         if not query.rows:
             return ()
         names = tuple(query.rows[0])
-        returning, outputs = self._returning(table, query.returning)
+        extra: list[object] = []  # the RETURNING list's own parameters (JSON keys)
+        returning, outputs = self._returning(table, query.returning, extra)
         if not names:
             sql = f"INSERT INTO {self._table(table)} {self.dialect.default_values}{returning}"
-            return tuple(Statement(sql, (), outputs, 1) for _ in query.rows)
+            return tuple(Statement(sql, tuple(extra), outputs, 1) for _ in query.rows)
         head = self._insert_head(table, query, names)
         tail = self._conflict(table, query, names) + returning
-        size = max(1, self.dialect.max_params // len(names))
+        size = max(1, (self.dialect.max_params - len(extra)) // len(names))
         return tuple(
-            self._values(table, head, tail, names, batch, outputs)
+            self._values(table, head, (tail, tuple(extra)), names, batch, outputs)
             for batch in _batches(query.rows, size)
         )
 
@@ -167,7 +213,7 @@ class Compiler:
             for name, value in query.values.items()
         )
         where = self._where(table, query.where, params)
-        returning, outputs = self._returning(table, query.returning)
+        returning, outputs = self._returning(table, query.returning, params)
         sql = f"UPDATE {self._table(table)} SET {sets}{where}{returning}"
         return Statement(sql, tuple(params), outputs)
 
@@ -176,7 +222,7 @@ class Compiler:
         table = self.check(query)
         params: list[object] = []
         where = self._where(table, query.where, params)
-        returning, outputs = self._returning(table, query.returning)
+        returning, outputs = self._returning(table, query.returning, params)
         return Statement(
             f"DELETE FROM {self._table(table)}{where}{returning}", tuple(params), outputs
         )
@@ -206,24 +252,52 @@ class Compiler:
     def _encode(self, table: Table, name: str, value: object) -> object:
         return self.dialect.codec.encode(table.column(name), value)
 
-    def _outputs(self, table: Table, columns: Sequence[Column]) -> tuple[str, tuple[Output, ...]]:
+    def _outputs(
+        self, table: Table, columns: Sequence[Column], params: list[object]
+    ) -> tuple[str, tuple[Output, ...]]:
         columns = columns or tuple(Column(c.name) for c in table.columns)
         exprs, outputs = [], []
         for column in columns:
-            info = table.column(column.name)
-            expr = self._ident(column.name)
-            if column.cast:
-                expr = f"CAST({expr} AS {self.dialect.cast_type(column.cast)})"
+            expr, info = self._output(table, column, params)
             exprs.append(expr)
-            outputs.append(Output(column.key, None if column.cast else info))
+            outputs.append(Output(column.key, info))
         return ", ".join(exprs), tuple(outputs)
 
+    def _output(
+        self, table: Table, column: Column, params: list[object]
+    ) -> tuple[str, ColumnInfo | None]:
+        """Return one output's SQL and the column it decodes as (None: as the driver reads)."""
+        if column.name == "*":
+            expr, info = "COUNT(*)", None
+        else:
+            expr, info = self._operand(table, column.name, column.json, params)
+            if column.cast:
+                expr, info = f"CAST({expr} AS {self.dialect.cast_type(column.cast)})", None
+        if column.aggregate is not None and column.name != "*":
+            expr = f"{AGGREGATE_SQL[column.aggregate]}({expr})"
+            info = info if column.aggregate in ("max", "min") else None
+        if column.aggregate_cast:
+            expr, info = f"CAST({expr} AS {self.dialect.cast_type(column.aggregate_cast)})", None
+        return expr, info
+
+    def _operand(
+        self, table: Table, name: str, path: JsonPath | None, params: list[object]
+    ) -> tuple[str, ColumnInfo | None]:
+        """Return a column, or a value inside it, and the column it decodes as."""
+        info = table.column(name)
+        if path is None:
+            return self._ident(name), info
+        expr = self.dialect.json_expr(
+            self._ident(name), path.keys, path.text, lambda v: self._param(params, v)
+        )
+        return expr, None if path.text else ColumnInfo(path.last, "jsonb", Kind.JSON)
+
     def _returning(
-        self, table: Table, returning: Sequence[Column] | None
+        self, table: Table, returning: Sequence[Column] | None, params: list[object]
     ) -> tuple[str, tuple[Output, ...]]:
         if returning is None:
             return "", ()
-        columns, outputs = self._outputs(table, returning)
+        columns, outputs = self._outputs(table, returning, params)
         return f" RETURNING {columns}", outputs
 
     def _where(self, table: Table, node: Filter | None, params: list[object]) -> str:
@@ -242,6 +316,9 @@ class Compiler:
 
     def _cond(self, table: Table, cond: Cond, params: list[object]) -> str:
         info = table.column(cond.column)
+        if cond.json is not None or cond.modifier is not None or cond.op not in BASIC_OPS:
+            sql = self._special(table, cond, params)
+            return f"NOT ({sql})" if cond.negate else sql
         col = self._ident(cond.column)
         codec = self.dialect.codec
         if cond.op is Op.IS:
@@ -258,23 +335,153 @@ class Compiler:
             sql = f"{col} {COMPARISONS[cond.op]} {mark}"
         return f"NOT ({sql})" if cond.negate else sql
 
-    def _order(self, table: Table, orders: Sequence[Order]) -> str:
+    def _special(self, table: Table, cond: Cond, params: list[object]) -> str:
+        """Compile a condition on a JSON path, with (any)/(all), or with a newer operator."""
+        self._check_cond(table, cond)
+        if cond.modifier is None:
+            return self._compare(table, cond, cond.value, params)
+        assert isinstance(cond.value, tuple)
+        if not cond.value:  # as PostgreSQL: ANY of nothing is false, ALL of nothing true
+            return "1=0" if cond.modifier == "any" else "1=1"
+        joiner = " OR " if cond.modifier == "any" else " AND "
+        return "(" + joiner.join(self._compare(table, cond, v, params) for v in cond.value) + ")"
+
+    def _check_cond(self, table: Table, cond: Cond) -> None:
+        """Refuse what the engine cannot do faithfully, naming it."""
+        dialect, op = self.dialect, cond.op
+        if cond.json is not None and not cond.json.text and dialect.json_style != "postgres":
+            if op not in JSON_EQUALITY and not (op in (Op.CS, Op.CD) and dialect.json_contains):
+                raise UnsupportedFeature(
+                    dialect.engine,
+                    f"the {op} operator on a JSON value ({cond.column}->...): compare it "
+                    "as text with ->> instead",
+                )
+            if op is not Op.IS and dialect.json_equal is None and op not in (Op.CS, Op.CD):
+                raise UnsupportedFeature(dialect.engine, "comparing JSON values")
+        if op in FTS_OPS and not dialect.postgres_ops:
+            raise UnsupportedFeature(dialect.engine, f"full-text search ({op})")
+        if op in (Op.MATCH, Op.IMATCH) and dialect.match is None:
+            raise UnsupportedFeature(dialect.engine, f"regular expressions ({op})")
+        if op in POSTGRES_OPERATORS and not dialect.postgres_ops:
+            json_value = cond.json is not None and not cond.json.text
+            json_column = cond.json is None and table.column(cond.column).kind is Kind.JSON
+            if (
+                op not in (Op.CS, Op.CD)
+                or dialect.json_contains is None
+                or not (json_value or json_column)
+            ):
+                what = "JSON values" if op in (Op.CS, Op.CD) else "ranges"
+                raise UnsupportedFeature(
+                    dialect.engine,
+                    f"the {op} operator here (array and range operators are PostgreSQL's; "
+                    f"{dialect.engine} has cs/cd on {what} only)",
+                )
+
+    def _compare(self, table: Table, cond: Cond, value: object, params: list[object]) -> str:
+        """Compile `operand op value` once (an (any)/(all) condition repeats it per value)."""
+        op, dialect = cond.op, self.dialect
+        textual = dialect.json_style != "postgres"  # JSON is text: compare it as JSON
+        if textual and cond.json is not None and not cond.json.text and op in JSON_EQUALITY:
+            if op is not Op.IS:
+                values = value if isinstance(value, tuple) else (value,)
+                if not values:
+                    return "1=0"
+                equal = " OR ".join(self._json_equal(table, cond, v, params) for v in values)
+                return f"NOT ({equal})" if op is Op.NEQ else f"({equal})"
+        mark_count = len(params)
+        lhs, info = self._operand(table, cond.column, cond.json, params)
+        if op is Op.IS:
+            return f"{lhs} IS {IS_SQL[str(value)]}"
+        if op is Op.IN:
+            assert isinstance(value, tuple)
+            if not value:
+                return "1=0"
+            marks = [self._param(params, self._value(info, cond, v)) for v in value]
+            return f"{lhs} IN ({', '.join(marks)})"
+        if op in (Op.LIKE, Op.ILIKE):
+            template = dialect.like if op is Op.LIKE else dialect.ilike
+            return template.format(col=lhs, val=self._param(params, like_pattern(value)))
+        if op in (Op.MATCH, Op.IMATCH):
+            template = dialect.match if op is Op.MATCH else dialect.imatch
+            assert template is not None
+            if dialect.engine == "sqlite":  # Python's re runs it: refuse a bad one up front
+                _check_regex(value)
+            return template.format(col=lhs, val=self._param(params, like_pattern(value)))
+        if op in FTS_FUNCTIONS:
+            function = FTS_FUNCTIONS[op]
+            if cond.config is None:
+                return f"{lhs} @@ {function}({self._param(params, like_pattern(value))})"
+            config = self._param(params, cond.config)
+            return f"{lhs} @@ {function}({config}::regconfig, {self._param(params, value)})"
+        if op in (Op.CS, Op.CD) and dialect.json_style != "postgres":
+            assert dialect.json_contains is not None
+            if op is Op.CD:  # the value comes first in the SQL: bind it first
+                del params[mark_count:]
+                mark = self._param(params, like_pattern(value))
+                lhs, _ = self._operand(table, cond.column, cond.json, params)
+                return dialect.json_contains.format(col=mark, val=lhs)
+            mark = self._param(params, like_pattern(value))
+            return dialect.json_contains.format(col=lhs, val=mark)
+        if op in POSTGRES_OPERATORS:
+            mark = self._param(params, self._value(info, cond, value))
+            return f"{lhs} {POSTGRES_OPERATORS[op]} {mark}"
+        mark = self._param(params, self._value(info, cond, value))
+        if op is Op.ISDISTINCT:
+            return dialect.isdistinct.format(col=lhs, val=mark)
+        return f"{lhs} {COMPARISONS[op]} {mark}"
+
+    def _json_equal(self, table: Table, cond: Cond, value: object, params: list[object]) -> str:
+        """Compile `json value = JSON text` where JSON is text (SQLite, MySQL)."""
+        template = self.dialect.json_equal
+        assert template is not None and cond.json is not None
+        lhs, _ = self._operand(table, cond.column, cond.json, params)
+        return template.format(col=lhs, val=self._param(params, like_pattern(value)))
+
+    def _value(self, info: ColumnInfo | None, cond: Cond, value: object) -> object:
+        """Return the parameter for `value`: typed for a column, as given for a JSON path."""
+        if cond.json is not None or info is None:
+            return like_pattern(value)
+        return self.dialect.codec.encode_filter(info, value)
+
+    def _order(
+        self,
+        table: Table,
+        orders: Sequence[Order],
+        params: list[object],
+        positions: dict[tuple[str, JsonPath | None], int] | None = None,
+    ) -> str:
+        """Compile ORDER BY; a grouped column is named by its position (`positions`), as
+        its JSON keys, bound anew, would not be the GROUP BY's expression for PostgreSQL."""
         terms: list[str] = []
         for order in orders:
-            table.column(order.column)
-            terms.extend(self._order_terms(order))
+            position = (positions or {}).get((order.column, order.json))
+            if position is not None and self.dialect.nulls_order:
+                table.column(order.column)
+                terms.extend(self._order_terms(order, lambda p=position: str(p)))
+                continue
+            if order.json is not None and not order.json.text:
+                if self.dialect.json_style != "postgres":
+                    raise UnsupportedFeature(
+                        self.dialect.engine,
+                        f"ordering by a JSON value ({order.column}->...): order by its text "
+                        "with ->> instead",
+                    )
+
+            def operand(order: Order = order) -> str:  # bound anew where it is repeated
+                return self._operand(table, order.column, order.json, params)[0]
+
+            terms.extend(self._order_terms(order, operand))
         return " ORDER BY " + ", ".join(terms) if terms else ""
 
-    def _order_terms(self, order: Order) -> Iterator[str]:
-        col = self._ident(order.column)
+    def _order_terms(self, order: Order, operand: Callable[[], str]) -> Iterator[str]:
         direction = " DESC" if order.desc else ""
         nulls_first = order.nulls == "first" if order.nulls else order.desc
         if self.dialect.nulls_order:
-            yield f"{col}{direction} NULLS {'FIRST' if nulls_first else 'LAST'}"
+            yield f"{operand()}{direction} NULLS {'FIRST' if nulls_first else 'LAST'}"
             return
         if nulls_first != (self.dialect.nulls_low != order.desc):
-            yield f"{col} IS NULL{' DESC' if nulls_first else ''}"
-        yield f"{col}{direction}"
+            yield f"{operand()} IS NULL{' DESC' if nulls_first else ''}"
+        yield f"{operand()}{direction}"
 
     def _paging(self, query: Select, params: list[object]) -> str:
         sql = ""
@@ -311,7 +518,7 @@ class Compiler:
         self,
         table: Table,
         head: str,
-        tail: str,
+        tail: tuple[str, tuple[object, ...]],
         names: tuple[str, ...],
         rows: Sequence[dict[str, object]],
         outputs: tuple[Output, ...],
@@ -323,8 +530,26 @@ class Compiler:
             + ")"
             for row in rows
         )
-        sql = f"{head} VALUES {', '.join(groups)}{tail}"
-        return Statement(sql, tuple(params), outputs, len(rows))
+        sql = f"{head} VALUES {', '.join(groups)}{tail[0]}"
+        return Statement(sql, (*params, *tail[1]), outputs, len(rows))
+
+
+def _positions(query: Select) -> dict[tuple[str, JsonPath | None], int] | None:
+    """Return the select positions of an aggregated Select's grouped JSON paths."""
+    if not aggregated(query):
+        return None
+    return {
+        (c.name, c.json): i
+        for i, c in enumerate(query.columns, 1)
+        if c.aggregate is None and c.json is not None and c.cast is None
+    }
+
+
+def _check_regex(value: object) -> None:
+    try:
+        re.compile(str(value))
+    except (re.error, RecursionError) as exc:
+        raise QueryError(f"invalid regular expression: {exc}", code="2201B") from None
 
 
 def like_pattern(value: object) -> object:

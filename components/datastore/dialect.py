@@ -8,13 +8,23 @@ Behaviour an engine lacks is emulated only where the emulation is exact:
   collations would make LIKE case-insensitive and `a` match `ä`);
 - LIKE/ILIKE on SQLite: `mobo_like`/`mobo_ilike` functions the adapter registers, with
   PostgreSQL's semantics (SQLite's own LIKE ignores ASCII case and only ASCII case);
-- UPDATE ... RETURNING on MariaDB: done by the adapter (keys, update, re-select).
-Anything else is refused with UnsupportedFeature.
+- UPDATE ... RETURNING on MariaDB: done by the adapter (keys, update, re-select);
+- regular expressions (`match`/`imatch`) on SQLite: `mobo_match`/`mobo_imatch` functions
+  the adapter registers (Python's `re`); on MySQL `REGEXP` with `(?-i)`/`(?i)`;
+- JSON paths: `to_jsonb(col) -> k ->> k` on PostgreSQL (as PostgREST), `json_extract` /
+  `->` on SQLite and `JSON_EXTRACT`/`JSON_UNQUOTE` on MySQL with the path as one bound
+  `$."k"[0]` text; `->>` gives PostgreSQL's text (strings unquoted, JSON null as NULL).
+  A JSON value (`->`) is compared for equality only (eq, neq, in, is) outside PostgreSQL,
+  and ordered only on PostgreSQL, where jsonb has an order;
+- `isdistinct`: `IS NOT` on SQLite, `NOT (a <=> b)` on MySQL.
+Full-text search and the array/range operators are PostgreSQL's; `cs`/`cd` on a JSON
+value also run on MySQL (JSON_CONTAINS). Anything else is refused with UnsupportedFeature.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from mobo.exceptions import UnsupportedFeature
@@ -58,6 +68,50 @@ class Dialect:
     for_update: str = " FOR UPDATE"
     max_params: int = 65_535
     casts: Mapping[str, str] = field(default_factory=lambda: POSTGRES_CASTS, repr=False)
+    json_style: str = "postgres"  # or "sqlite", "mysql": how JSON paths are spelled
+    isdistinct: str = "{col} IS DISTINCT FROM {val}"
+    match: str | None = "{col} ~ {val}"
+    imatch: str | None = "{col} ~* {val}"
+    json_equal: str | None = "{col} = {val}"  # JSON value = JSON text (a `->` filter)
+    json_contains: str | None = "{col} @> {val}"  # cs on a JSON value; cd swaps the two
+    postgres_ops: bool = True  # full-text search, array and range operators
+
+    def json_expr(self, col: str, keys: tuple[str | int, ...], text: bool, bind: Bind) -> str:
+        """Return the SQL of `col->k->>k`: JSON (`text=False`) or text; keys are bound."""
+        if self.json_style == "postgres":
+            expr = f"to_jsonb({col})"
+            for i, key in enumerate(keys):
+                arrow = "->>" if text and i == len(keys) - 1 else "->"
+                mark = bind(key)
+                expr += f" {arrow} {mark}::integer" if isinstance(key, int) else f" {arrow} {mark}"
+            return f"({expr})"
+        path = self.json_path_text(keys)
+        if self.json_style == "sqlite":
+            if not text:
+                return f"({col} -> {bind(path)})"
+            return (
+                f"(CASE json_type({col}, {bind(path)}) WHEN 'text' THEN {col} ->> {bind(path)} "
+                f"WHEN 'null' THEN NULL ELSE {col} -> {bind(path)} END)"
+            )
+        if not text:
+            return f"JSON_EXTRACT({col}, {bind(path)})"
+        kind = f"JSON_TYPE(JSON_EXTRACT({col}, {bind(path)}))"  # each mark bound in turn
+        value = f"JSON_UNQUOTE(JSON_EXTRACT({col}, {bind(path)}))"
+        return f"(CASE {kind} WHEN 'NULL' THEN NULL ELSE {value} END)"
+
+    def json_path_text(self, keys: tuple[str | int, ...]) -> str:
+        """Return the `$."a"[0]` path text SQLite and MySQL take (one bound parameter)."""
+        path = "$"
+        for key in keys:
+            if isinstance(key, int):
+                if key < 0 and self.json_style != "sqlite":
+                    raise UnsupportedFeature(self.engine, "negative JSON array indexes")
+                path += f"[#{key}]" if key < 0 else f"[{key}]"
+            elif '"' in key or "\\" in key:
+                raise UnsupportedFeature(self.engine, 'JSON keys with " or \\ in them')
+            else:
+                path += "." + json.dumps(key, ensure_ascii=False)
+        return path
 
     def quote_ident(self, name: str) -> str:
         """Quote an identifier; `%` is doubled where `%s` is the placeholder."""
@@ -74,6 +128,9 @@ class Dialect:
     def supports_returning(self, statement: str) -> bool:
         """Tell whether `statement` (insert, update, delete) can take RETURNING."""
         return statement in self.returning
+
+
+Bind = Callable[[object], str]  # binds a value as a parameter, returns its placeholder
 
 
 def postgres() -> Dialect:
@@ -96,12 +153,23 @@ def sqlite(version: tuple[int, ...] = (3, 40)) -> Dialect:
         for_update="",
         max_params=32_766,
         casts=SQLITE_CASTS,
+        json_style="sqlite",
+        isdistinct="{col} IS NOT {val}",
+        match="mobo_match({col}, {val})",
+        imatch="mobo_imatch({col}, {val})",
+        json_equal="{col} = json({val})",
+        json_contains=None,
+        postgres_ops=False,
     )
 
 
 def mysql(*, mariadb: bool = True, version: tuple[int, ...] = (10, 11)) -> Dialect:
     """Return MySQL's dialect; RETURNING on INSERT needs MariaDB 10.5, on DELETE 10.0."""
     returning = frozenset()
+    json_equal = "{col} = CAST({val} AS JSON)"  # MySQL compares JSON values
+    if mariadb:  # JSON is text there: JSON_EQUALS (10.7+) compares it as JSON; `= 1`
+        # because a bare JSON_EQUALS(NULL, x) in a WHERE clause is taken as true (10.11)
+        json_equal = "(JSON_EQUALS({col}, {val}) = 1)" if version >= (10, 7) else None
     if mariadb:
         returning = frozenset({"insert", "delete"} if version >= (10, 5) else {"delete"})
     return Dialect(
@@ -117,4 +185,11 @@ def mysql(*, mariadb: bool = True, version: tuple[int, ...] = (10, 11)) -> Diale
         default_values="() VALUES ()",
         no_limit="18446744073709551615",
         casts=MYSQL_CASTS,
+        json_style="mysql",
+        isdistinct="NOT ({col} <=> {val})",
+        match="{col} REGEXP CONCAT('(?-i)', {val})",
+        imatch="{col} REGEXP CONCAT('(?i)', {val})",
+        json_equal=json_equal,
+        json_contains="JSON_CONTAINS({col}, {val})",
+        postgres_ops=False,
     )

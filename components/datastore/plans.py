@@ -6,6 +6,10 @@ of the SQL. So the SQL, the value encoders and the row decoders are built once p
 and schema; a later Select of the same shape only walks its filter for the values,
 encodes them and runs. Names were resolved against the schema when the plan was built,
 and a plan is dropped with the schema it was built for (`refresh_schema()`).
+
+Selects using JSON paths, aggregates, (any)/(all) or the operators beyond the basic
+comparisons are compiled afresh each time (`Plans.one_off`): their bound JSON keys and
+configurations sit between the values, which the cached shapes do not track.
 """
 
 from __future__ import annotations
@@ -19,6 +23,14 @@ from .query import And, Cond, Filter, Not, Op, Or, Select
 from .schema import Table
 
 MAX_PLANS = 512  # shapes kept per adapter; the cache starts over when it is full
+CACHED_OPS = frozenset(
+    {Op.EQ, Op.NEQ, Op.GT, Op.GTE, Op.LT, Op.LTE, Op.LIKE, Op.ILIKE, Op.IN, Op.IS}
+)
+
+
+class Uncached(Exception):
+    """A Select whose shape the cache does not key (see the module docstring)."""
+
 
 Encoder = Callable[[object], object]
 Decoder = Callable[[object], object]
@@ -86,10 +98,16 @@ class Plans:
     def select(self, query: Select) -> tuple[Plan, tuple[object, ...], tuple[object, ...]]:
         """Return the plan of a Select with its parameters and its count's parameters."""
         values: list[object] = []
+        try:
+            where = shape_of(query.where, values)
+        except Uncached:
+            return self.one_off(query)
+        if _special_columns(query):
+            return self.one_off(query)
         key = (
             query.table,
             query.columns,
-            shape_of(query.where, values),
+            where,
             query.order,
             query.limit is None,
             query.offset is None,
@@ -103,6 +121,15 @@ class Plans:
             self._plans[key] = plan
         count = plan.count_params(values) if query.count else ()
         return plan, plan.params(values, query), count
+
+    def one_off(self, query: Select) -> tuple[Plan, tuple[object, ...], tuple[object, ...]]:
+        """Compile a Select without caching it: its plan, parameters and count's parameters."""
+        compiler = self.compiler
+        statement = compiler.select(query)  # checks every name first
+        count = compiler.count(query) if query.count else None
+        shape = row_shape(compiler, statement.outputs)
+        plan = Plan(statement.sql, None if count is None else count.sql, (), shape)
+        return plan, statement.params, () if count is None else count.params
 
     def _build(self, query: Select, n_values: int) -> Plan:
         compiler = self.compiler
@@ -140,6 +167,8 @@ def shape_of(node: Filter | None, values: list[object]) -> object:
         return None
     if type(node) is Cond:
         op = node.op
+        if node.json is not None or node.modifier is not None or op not in CACHED_OPS:
+            raise Uncached
         if op is Op.IS:
             return (node.column, op, node.negate, node.value)
         if op is Op.IN:
@@ -153,3 +182,11 @@ def shape_of(node: Filter | None, values: list[object]) -> object:
     assert isinstance(node, And | Or)
     tag = "and" if isinstance(node, And) else "or"
     return (tag, *(shape_of(child, values) for child in node.nodes))
+
+
+def _special_columns(query: Select) -> bool:
+    """Say whether a Select's columns or order use JSON paths or aggregates."""
+    columns = query.columns
+    if columns and any(c.json is not None or c.aggregate is not None for c in columns):
+        return True
+    return any(o.json is not None for o in query.order)

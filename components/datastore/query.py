@@ -31,6 +31,21 @@ class Op(StrEnum):
     ILIKE = "ilike"
     IN = "in"
     IS = "is"  # value: None/"null", True/"true", False/"false", "unknown"
+    MATCH = "match"  # POSIX regular expression (~)
+    IMATCH = "imatch"  # case-insensitive (~*)
+    ISDISTINCT = "isdistinct"  # IS DISTINCT FROM: a null-safe <>
+    FTS = "fts"  # full-text search: @@ to_tsquery (PostgreSQL)
+    PLFTS = "plfts"  # plainto_tsquery
+    PHFTS = "phfts"  # phraseto_tsquery
+    WFTS = "wfts"  # websearch_to_tsquery
+    CS = "cs"  # contains (@>): arrays, ranges, JSON
+    CD = "cd"  # contained in (<@)
+    OV = "ov"  # overlaps (&&)
+    SL = "sl"  # strictly left of (<<): ranges
+    SR = "sr"  # strictly right of (>>)
+    NXR = "nxr"  # does not extend to the right of (&<)
+    NXL = "nxl"  # does not extend to the left of (&>)
+    ADJ = "adj"  # is adjacent to (-|-)
 
 
 class Resolution(StrEnum):
@@ -43,6 +58,13 @@ class Resolution(StrEnum):
 OPS: dict[object, Op] = {op.value: op for op in Op}  # an Op hashes and compares as its value
 IS_VALUES: dict[object, str] = {None: "null", True: "true", False: "false"}
 IS_WORDS = frozenset({"null", "true", "false", "unknown"})
+FTS_OPS = frozenset({Op.FTS, Op.PLFTS, Op.PHFTS, Op.WFTS})
+# `eq(any)`, `like(all)`: the comparison with ANY/ALL of a list of values
+QUANTIFIABLE = frozenset(
+    {Op.EQ, Op.NEQ, Op.GT, Op.GTE, Op.LT, Op.LTE, Op.LIKE, Op.ILIKE, Op.MATCH, Op.IMATCH}
+)
+MODIFIERS = frozenset({"any", "all"})
+AGGREGATES = frozenset({"count", "sum", "avg", "max", "min"})
 
 
 def _set(obj: object, name: str, value: object) -> None:
@@ -50,13 +72,44 @@ def _set(obj: object, name: str, value: object) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class JsonPath:
+    """A path into a JSON (or array) column: `data->a->0->>b` is keys ("a", 0, "b"), text.
+
+    A str key names an object member, an int an array position (negative: from the end).
+    `text` is PostgREST's `->>` as the last step: the value as text; otherwise the value
+    stays JSON (`->`). Keys reach the SQL only as bound parameters.
+    """
+
+    keys: tuple[str | int, ...]
+    text: bool = False
+
+    def __post_init__(self) -> None:
+        keys = tuple(self.keys)
+        if not keys or any(isinstance(k, bool) or not isinstance(k, str | int) for k in keys):
+            raise QueryError("a JSON path is one or more keys (text) or indexes (integers)")
+        _set(self, "keys", keys)
+
+    @property
+    def last(self) -> str:
+        """Return the name PostgREST gives the value in output: the last key."""
+        return str(self.keys[-1])
+
+
+@dataclass(frozen=True, slots=True)
 class Cond:
-    """`column op value`, negated when `negate` (PostgREST's `not.` prefix)."""
+    """`column op value`, negated when `negate` (PostgREST's `not.` prefix).
+
+    `json` compares a value inside a JSON column instead of the column; `modifier`
+    ("any"/"all") compares with ANY/ALL of `value`, a list; `config` is the text search
+    configuration of the full-text operators (`fts(french)`)."""
 
     column: str
     op: Op
     value: object = None
     negate: bool = False
+    json: JsonPath | None = None
+    modifier: str | None = None
+    config: str | None = None
 
     def __post_init__(self) -> None:
         try:  # a dict lookup: Op(...) costs as much as the rest of a Cond
@@ -73,6 +126,23 @@ class Cond:
             _set(self, "value", tuple(self.value))
         elif op is Op.IS:
             _set(self, "value", _is_word(self.value))
+        if self.modifier is not None or self.config is not None:
+            self._check_extras(op)
+
+    def _check_extras(self, op: Op) -> None:
+        if self.modifier is not None:
+            if self.modifier not in MODIFIERS or op not in QUANTIFIABLE:
+                raise QueryError(
+                    f"{op}({self.modifier}) is not an operator: (any)/(all) go with "
+                    "eq, neq, gt, gte, lt, lte, like, ilike, match, imatch",
+                    code="PGRST100",
+                )
+            if isinstance(self.value, str | bytes) or not isinstance(self.value, Sequence):
+                raise QueryError(f"{op}({self.modifier}) takes a list of values", code="PGRST100")
+            _set(self, "value", tuple(self.value))
+        if self.config is not None and (op not in FTS_OPS or not isinstance(self.config, str)):
+            message = "only fts, plfts, phfts and wfts take a configuration"
+            raise QueryError(message, code="PGRST100")
 
 
 def _is_word(value: object) -> str:
@@ -114,16 +184,35 @@ Filter = Cond | And | Or | Not
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """An output column: `alias:name::cast` in PostgREST's select grammar."""
+    """An output column: `alias:name->json::cast` in PostgREST's select grammar.
+
+    `aggregate` (count, sum, avg, max, min) makes it an aggregate: the Select is then
+    grouped by its other columns. `cast` applies to the column before aggregating
+    (`amount::numeric.sum()`), `aggregate_cast` to the aggregate (`amount.avg()::int`).
+    `count()` without a column is `Column("*", aggregate="count")`.
+    """
 
     name: str
     alias: str | None = None
     cast: str | None = None
+    json: JsonPath | None = None
+    aggregate: str | None = None
+    aggregate_cast: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.aggregate is not None and self.aggregate not in AGGREGATES:
+            raise QueryError(f"unknown aggregate {self.aggregate!r}", code="PGRST100")
+        if self.name == "*" and (self.aggregate != "count" or self.json or self.cast):
+            raise QueryError("'*' is a column only in count()", code="PGRST100")
 
     @property
     def key(self) -> str:
         """Return the key this column has in result rows."""
-        return self.alias or self.name
+        if self.alias:
+            return self.alias
+        if self.aggregate:
+            return self.aggregate
+        return self.json.last if self.json is not None else self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +222,7 @@ class Order:
     column: str
     desc: bool = False
     nulls: Literal["first", "last"] | None = None
+    json: JsonPath | None = None
 
     def __post_init__(self) -> None:
         if self.nulls not in (None, "first", "last"):
@@ -240,9 +330,14 @@ def filter_columns(node: Filter | None) -> Iterator[str]:
         yield from filter_columns(node.node)
 
 
+def aggregated(query: Query) -> bool:
+    """Say whether a Select has aggregate columns (and so is grouped by the others)."""
+    return any(c.aggregate is not None for c in getattr(query, "columns", ()))
+
+
 def referenced_columns(query: Query) -> Iterator[str]:
     """Yield every column name a query refers to, in the order it mentions them."""
-    yield from (c.name for c in getattr(query, "columns", ()))
+    yield from (c.name for c in getattr(query, "columns", ()) if c.name != "*")
     yield from (c.name for c in getattr(query, "returning", None) or ())
     yield from filter_columns(getattr(query, "where", None))
     yield from (o.column for o in getattr(query, "order", ()))

@@ -112,6 +112,20 @@ if (engine === 'postgres') {
   await step('rpc get', () => anon.rpc('add_them', { a: 4, b: 5 }, { get: true }))
 }
 
+// --- newer PostgREST grammar on the read-only notes table, the way an app writes it
+const notes = () => anon.from('notes').select('id').order('id')
+await step('json path select', () => anon.from('notes').select('id, color:meta->>color, meta->size').order('id'))
+await step('json path filter', () => notes().eq('meta->>color', 'red'))
+await step('textSearch', () => notes().textSearch('body', 'fat & cats', { config: 'english' }))
+await step('textSearch websearch', () => notes().textSearch('body', 'fat -cats', { type: 'websearch', config: 'english' }))
+await step('contains json', () => notes().contains('meta', { color: 'red' }))
+if (engine === 'postgres') {
+  await step('contains array', () => notes().contains('tags', ['a']))
+  await step('overlaps array', () => notes().overlaps('tags', ['b', 'z']))
+}
+await step('aggregate', () => anon.from('notes').select('kind, count(), points.sum()').order('kind'))
+await step('like any', () => notes().likeAnyOf('body', ['fat%', 'the%']))
+
 // --- row-level security / the ownership rule
 await step('rls c2 select', () => c2.from('todos').select('slug,user_id'))
 await step('rls c2 update other', () => c2.from('todos').update({ title: 'hacked' }).eq('slug', 'milk').select())

@@ -184,3 +184,40 @@ def test_rls_anon_and_service_role(js: dict[str, Any]) -> None:
     refused(js, "rls anon insert")
     service = js["results"]["rls service select"]
     assert service["error"] is None and service["count"] == 7
+
+
+def note_ids(js: dict[str, Any], step: str) -> list[int]:
+    return [row["id"] for row in ok(js, step)]
+
+
+def test_json_paths(js: dict[str, Any]) -> None:
+    assert ok(js, "json path select") == [
+        {"id": 1, "color": "red", "size": 3},
+        {"id": 2, "color": "blue", "size": 1},
+        {"id": 3, "color": "red", "size": None},
+    ]
+    assert note_ids(js, "json path filter") == [1, 3]
+
+
+def test_text_search_and_containment(js: dict[str, Any]) -> None:
+    """`.textSearch()` and array operators run on PostgreSQL; elsewhere they are refused
+    with PGRST127 naming the engine. JSON `.contains()` also runs on MariaDB."""
+    if js["engine"] == "postgres":
+        assert note_ids(js, "textSearch") == [1]
+        assert note_ids(js, "textSearch websearch") == [3]
+        assert note_ids(js, "contains array") == [1]
+        assert note_ids(js, "overlaps array") == [1, 2]
+    else:
+        error = refused(js, "textSearch")["error"]
+        assert error["code"] == "PGRST127" and js["engine"] in error["details"]
+        assert refused(js, "textSearch websearch")["error"]["code"] == "PGRST127"
+    if js["engine"] == "sqlite":
+        assert refused(js, "contains json")["error"]["code"] == "PGRST127"
+    else:
+        assert note_ids(js, "contains json") == [1, 3]
+
+
+def test_aggregates_and_modifiers(js: dict[str, Any]) -> None:
+    rows = ok(js, "aggregate")
+    assert [(r["kind"], r["count"], r["sum"]) for r in rows] == [("memo", 2, 15), ("todo", 1, 1)]
+    assert note_ids(js, "like any") == [1, 2]

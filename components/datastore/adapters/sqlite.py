@@ -90,6 +90,8 @@ class SqliteAdapter(SqlAdapter):
             conn.execute("PRAGMA synchronous = NORMAL")
         conn.create_function("mobo_like", 2, like, deterministic=True)
         conn.create_function("mobo_ilike", 2, ilike, deterministic=True)
+        conn.create_function("mobo_match", 2, match, deterministic=True)
+        conn.create_function("mobo_imatch", 2, imatch, deterministic=True)
         return conn
 
     def _begin(self, conn: Any, *, read_only: bool) -> None:
@@ -148,6 +150,25 @@ def like(value: object, pattern: object) -> int | None:
     if value is None or pattern is None:
         return None
     return int(_like_regex(str(pattern), False).fullmatch(str(value)) is not None)
+
+
+def match(value: object, pattern: object) -> int | None:
+    """SQL `value ~ pattern` (a regular expression found anywhere in the value)."""
+    if value is None or pattern is None:
+        return None
+    return int(_regex(str(pattern), 0).search(str(value)) is not None)
+
+
+def imatch(value: object, pattern: object) -> int | None:
+    """SQL `value ~* pattern`, ignoring case."""
+    if value is None or pattern is None:
+        return None
+    return int(_regex(str(pattern), re.IGNORECASE).search(str(value)) is not None)
+
+
+@functools.lru_cache(maxsize=256)
+def _regex(pattern: str, flags: int) -> re.Pattern[str]:
+    return re.compile(pattern, flags)  # checked by the compiler before the SQL runs
 
 
 def ilike(value: object, pattern: object) -> int | None:

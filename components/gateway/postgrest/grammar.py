@@ -286,3 +286,37 @@ def is_value(scanner: Scanner) -> str:
 def like_pattern(value: str) -> str:
     """Return a like/ilike operand with PostgREST's `*` wildcard spelled as SQL's `%`."""
     return value.replace("*", "%")
+
+
+def array_items(text: str) -> tuple[str | None, ...]:
+    """Read a PostgreSQL array literal `{a,"b,c",NULL}` (the operand of `eq(any)`).
+
+    Items may be double-quoted (`\\` escapes the next character); an unquoted NULL is null.
+    Raise ValueError for anything else, nested arrays included."""
+    body = text.strip()
+    if len(body) < 2 or body[0] != "{" or body[-1] != "}":
+        raise ValueError('an array literal starts with "{" and ends with "}"')
+    scanner = Scanner(body[1:-1])
+    items: list[str | None] = []
+    if not scanner.text.strip():
+        return ()
+    while True:
+        scanner.skip_ws()
+        if scanner.peek() == '"':
+            try:
+                items.append(quoted(scanner))
+            except Failure:
+                raise ValueError("an unterminated quoted item") from None
+        else:
+            start = scanner.pos
+            while not scanner.at_end() and scanner.peek() not in (",", '"', "{", "}"):
+                scanner.pos += 1
+            word = scanner.text[start : scanner.pos].strip()
+            if not word:
+                raise ValueError('an empty item (quote it: "")')
+            items.append(None if word.upper() == "NULL" else word)
+        scanner.skip_ws()
+        if scanner.at_end():
+            return tuple(items)
+        if not scanner.take(","):
+            raise ValueError(f"unexpected {scanner.peek()!r} at position {scanner.pos + 2}")

@@ -18,7 +18,7 @@ from components.gateway.postgrest.media import Media
 from components.gateway.postgrest.params import OrderTerm, QueryParams, parse_query
 from components.gateway.postgrest.prefer import Preferences, parse_prefer
 from components.gateway.postgrest.ranges import Page, header_range, top_page
-from components.gateway.postgrest.select import Item
+from components.gateway.postgrest.select import Embed, Item
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -114,13 +114,16 @@ def parse_request(
     profiles: Collection[str] | None = None,
     allow_tx: bool = False,
     timezones: Collection[str] | None = None,
+    aggregates: bool | None = None,
 ) -> ParsedRequest:
     """Describe one request to `/rest/v1/<target>`; raise ApiError for bad input.
 
     `target` is the path below the API root (`"people"`, `"rpc/add_them"`, `""`) or its
     decoded segments; `params` the decoded query string in order; `profiles` the store
     names a profile header may name (None: any); `timezones` the valid `Prefer: timezone`
-    values (None: the IANA names this machine knows).
+    values (None: the IANA names this machine knows); `aggregates` whether `select=` may
+    use aggregate functions (PostgREST's `db-aggregates-enabled`; False: PGRST123;
+    None: parse them and leave the decision to the caller, as `to_query` makes it).
     """
     method = method.upper()
     kind, name = route(target)
@@ -128,6 +131,8 @@ def parse_request(
     profile = _profile(method, hdrs, profiles)
     action = _action(kind, method)
     query = parse_query(params, rpc_read=kind is Kind.RPC and method in ("GET", "HEAD"))
+    if aggregates is False and has_aggregates(query.select):
+        raise errors.aggregates_not_allowed()
     pages = _pages(method, query, hdrs)
     body = _body_media(action, method, hdrs)
     output, strip = _output(kind, action, _one(hdrs, "accept"))
@@ -151,6 +156,17 @@ def parse_request(
         strip_nulls=strip,
         body_media=body,
     )
+
+
+def has_aggregates(items: tuple[Item, ...]) -> bool:
+    """Say whether a select tree uses an aggregate function at any level."""
+    for item in items:
+        if isinstance(item, Embed):
+            if has_aggregates(item.items):
+                return True
+        elif item.aggregate is not None:
+            return True
+    return False
 
 
 def route(target: str | Sequence[str]) -> tuple[Kind, str | None]:

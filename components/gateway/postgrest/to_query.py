@@ -1,16 +1,20 @@
 """Compile a parsed request into the datastore's neutral query model, as far as it goes.
 
-Supported: `select=` of plain columns with `alias:` and `::cast`; filters eq neq gt gte lt
-lte like ilike in is (with `not.`), `and`/`or`/`not` trees; `order=` with nulls first/last;
-limit/offset (and Range); `Prefer: count`; inserts (bulk, `columns=`, upsert with
-`on_conflict=` and `resolution=`); PUT of one row; updates; deletes; `return=`.
+Supported: `select=` of columns with `alias:`, `::cast`, JSON paths (`data->a->>b`) and
+aggregates (`amount.sum()`, `count()`; refused by `parse_request` unless enabled);
+every filter operator (eq neq gt gte lt lte like ilike match imatch in is isdistinct,
+full-text search with its config, cs cd ov sl sr nxr nxl adj, `(any)`/`(all)`), on
+columns or JSON paths, with `not.`, `and`/`or`/`not` trees; `order=` on columns or JSON
+paths with nulls first/last; limit/offset (and Range); `Prefer: count`; inserts (bulk,
+`columns=`, upsert with `on_conflict=` and `resolution=`); PUT of one row; updates;
+deletes; `return=`. Whether a store's engine can run an operator is the datastore's
+decision (UnsupportedFeature, naming the engine).
 
-Everything else PostgREST's grammar allows (resource embedding, JSON paths, full-text
-search, range and array operators, `isdistinct`, `(any)`/`(all)`, RPC, limited
-updates/deletes) is refused with PGRST127 "Feature not implemented", and aggregates with
-PGRST123 as PostgREST does when they are disabled. A PATCH or DELETE without a filter is
-refused (21000) unless `allow_unfiltered`. An update whose body has no keys compiles to an
-`Update` with no values: answer 204 without running it, as PostgREST does.
+Refused with PGRST127 "Feature not implemented": resource embedding (the REST API runs
+it from the same pieces), ordering by an embed, RPC, limited updates/deletes. A PATCH or
+DELETE without a filter is refused (21000) unless `allow_unfiltered`. An update whose
+body has no keys compiles to an `Update` with no values: answer 204 without running it,
+as PostgREST does.
 """
 
 from __future__ import annotations
@@ -23,20 +27,28 @@ from components.datastore import query as q
 from components.gateway.errors import ApiError
 from components.gateway.postgrest import errors
 from components.gateway.postgrest.filters import And, Filter, Node, Not, Op, Or
-from components.gateway.postgrest.grammar import like_pattern
+from components.gateway.postgrest.grammar import ColumnPath, array_items, like_pattern
 from components.gateway.postgrest.ranges import Page
-from components.gateway.postgrest.request import Action, Kind, ParsedRequest
-from components.gateway.postgrest.select import Embed, Item
+from components.gateway.postgrest.request import Action, Kind, ParsedRequest, has_aggregates
+from components.gateway.postgrest.select import Embed, Field, Item
 from mobo.exceptions import QueryError
 
-SUPPORTED_OPS = frozenset({"eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "in", "is"})
 Row = Mapping[str, object]
+PATTERN_OPS = frozenset({Op.LIKE, Op.ILIKE})  # `*` stands for `%`
 
 
 def to_query(
-    request: ParsedRequest, body: object = None, *, allow_unfiltered: bool = False
+    request: ParsedRequest,
+    body: object = None,
+    *,
+    allow_unfiltered: bool = False,
+    aggregates: bool = False,
 ) -> q.Query:
-    """Return the datastore query for `request`; `body` is the decoded JSON of a write."""
+    """Return the datastore query for `request`; `body` is the decoded JSON of a write.
+
+    Aggregates in `select=` are PGRST123 unless `aggregates` (PostgREST's default)."""
+    if not aggregates and has_aggregates(request.select):
+        raise errors.aggregates_not_allowed()
     if request.kind is not Kind.TABLE or request.action is Action.INFO:
         where_to = {Kind.RPC: f"/rpc/{request.name}", Kind.ROOT: "/"}.get(request.kind, "")
         raise errors.not_implemented(f"{request.method} {where_to} is not supported yet")
@@ -88,12 +100,6 @@ def columns(items: tuple[Item, ...]) -> tuple[q.Column, ...]:
             raise errors.not_implemented(
                 f"resource embedding ({item.relation}) is not supported yet"
             )
-        if item.aggregate is not None:
-            raise errors.aggregates_not_allowed()
-        if item.path.json:
-            raise errors.not_implemented(
-                f"JSON paths in select ({item.path}) are not supported yet"
-            )
         fields.append(item)
     if not fields:
         raise errors.not_implemented("an empty select is not supported yet")
@@ -101,7 +107,40 @@ def columns(items: tuple[Item, ...]) -> tuple[q.Column, ...]:
         if len(fields) > 1:
             raise errors.not_implemented("'*' together with other columns is not supported yet")
         return q.ALL
-    return tuple(q.Column(f.path.name, f.alias, f.cast) for f in fields)
+    return tuple(column(f) for f in fields)
+
+
+def column(field: Field) -> q.Column:
+    """Return one select field as an output column (a JSON path, an aggregate, ...)."""
+    if field.aggregate == "count" and field.path.name == "*" and not field.path.json:
+        return q.Column("*", field.alias, aggregate="count", aggregate_cast=field.aggregate_cast)
+    return q.Column(
+        field.path.name,
+        field.alias,
+        field.cast,
+        json_path(field.path),
+        field.aggregate,
+        field.aggregate_cast,
+    )
+
+
+def json_path(path: ColumnPath) -> q.JsonPath | None:
+    """Return the JSON path of `col->a->0->>b` (None for a plain column).
+
+    `->>` gives text, so it can only be the last step (PostgreSQL has no `text -> key`)."""
+    if not path.json:
+        return None
+    steps = path.json
+    if any(step.arrow == "->>" for step in steps[:-1]):
+        raise ApiError(
+            falcon.HTTP_400,
+            "PGRST100",
+            f"failed to parse the JSON path ({path})",
+            details=f"->> can only be the last step of a JSON path ({path})",
+            hint="->> gives the value as text; use -> for the steps before it",
+        )
+    keys = tuple(int(s.key) if s.index else s.key for s in steps)
+    return q.JsonPath(keys, text=steps[-1].arrow == "->>")
 
 
 def where(node: Node | None) -> q.Filter | None:
@@ -120,18 +159,45 @@ def _node(node: Node) -> q.Filter:
 
 
 def _cond(node: Filter) -> q.Cond:
-    if node.path.json:
-        raise errors.not_implemented(f"JSON path filters ({node.path}) are not supported yet")
-    if node.op not in SUPPORTED_OPS:
-        raise errors.not_implemented(f"the {node.op} operator is not supported yet")
+    path = json_path(node.path)
+    value: object = node.value
     if node.modifier is not None:
-        raise errors.not_implemented(f"{node.op}({node.modifier}) is not supported yet")
-    value = node.value
-    if node.op in (Op.LIKE, Op.ILIKE) and isinstance(value, str):
-        value = like_pattern(value)
+        value = _array(node, str(value))
+    if node.op in PATTERN_OPS:
+        value = _pattern(value)
     if node.op is Op.IS and value == "not_null":
-        return q.Cond(node.path.name, q.Op.IS, "null", negate=not node.negate)
-    return q.Cond(node.path.name, q.Op(node.op.value), value, negate=node.negate)
+        return q.Cond(node.path.name, q.Op.IS, "null", negate=not node.negate, json=path)
+    return q.Cond(
+        node.path.name,
+        q.Op(node.op.value),
+        value,
+        negate=node.negate,
+        json=path,
+        modifier=node.modifier,
+        config=node.fts_config,
+    )
+
+
+def _array(node: Filter, text: str) -> tuple[str | None, ...]:
+    """Read the `{a,b}` operand of `op(any)`/`op(all)` (PostgreSQL's array literal)."""
+    try:
+        return array_items(text)
+    except ValueError as exc:
+        raise ApiError(
+            falcon.HTTP_400,
+            "22P02",
+            f'malformed array literal: "{text}"',
+            details=str(exc),
+            hint=f'{node.op}({node.modifier}) takes a list such as {{a,b,"c,d"}}',
+        ) from None
+
+
+def _pattern(value: object) -> object:
+    if isinstance(value, str):
+        return like_pattern(value)
+    if isinstance(value, tuple):
+        return tuple(like_pattern(v) if isinstance(v, str) else v for v in value)
+    return value
 
 
 def order(request: ParsedRequest) -> tuple[q.Order, ...]:
@@ -140,11 +206,7 @@ def order(request: ParsedRequest) -> tuple[q.Order, ...]:
     for term in request.order.get((), ()):
         if term.relation is not None:
             raise errors.not_implemented(f"ordering by {term.relation}(...) is not supported yet")
-        if term.path.json:
-            raise errors.not_implemented(
-                f"ordering by JSON paths ({term.path}) is not supported yet"
-            )
-        terms.append(q.Order(term.path.name, term.desc, term.nulls))
+        terms.append(q.Order(term.path.name, term.desc, term.nulls, json_path(term.path)))
     return tuple(terms)
 
 

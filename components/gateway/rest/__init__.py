@@ -50,6 +50,7 @@ def mount(app: falcon.App, config: Config, services: Any) -> RestApi:
         stores,
         authenticator(config, lambda: getattr(services, "auth", None)),
         load_permissions(config, stores),
+        aggregates=config.gateway.aggregates,
     )
     app.add_route(f"{PREFIX}/{{table}}", TableResource(api))
     app.add_route(f"{PREFIX}/rpc/{{function}}", RpcResource(api))

@@ -54,10 +54,13 @@ class RestApi:
         stores: Stores,
         authenticate: Authenticate,
         permissions: Mapping[str, Permissions | None],
+        *,
+        aggregates: bool = False,
     ) -> None:
         self.stores = stores
         self.authenticate = authenticate
         self.permissions = dict(permissions)
+        self.aggregates = aggregates  # `[gateway] aggregates`: count()/sum()/... in select=
         self._refreshed: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -80,11 +83,16 @@ class RestApi:
             return Reply(200, {"Allow": allow})
         principal = call.principal or self.authenticate(call.headers)
         request = parse_request(
-            call.method, call.target, call.params, call.header_pairs, profiles=self.profiles
+            call.method,
+            call.target,
+            call.params,
+            call.header_pairs,
+            profiles=self.profiles,
+            aggregates=self.aggregates,
         )
         store = self.store_of(request.profile)
         guard = Guard(self.permissions.get(store), principal)
-        caller = Caller(call.method, call.path, call.headers)
+        caller = Caller(call.method, call.path, call.headers, request.prefer.timezone)
         try:
             adapter = self.stores[store]
             if request.kind is Kind.RPC:

@@ -27,6 +27,8 @@ from components.gateway.postgrest.params import OrderTerm
 from components.gateway.postgrest.ranges import Page
 from components.gateway.postgrest.request import ParsedRequest
 from components.gateway.postgrest.select import Embed, Field, Item
+from components.gateway.postgrest.to_query import column as compile_column
+from components.gateway.postgrest.to_query import json_path
 from components.gateway.postgrest.to_query import where as compile_where
 from components.gateway.rest import errors, numbers, relations
 from components.gateway.rest.relations import Relationship
@@ -129,26 +131,34 @@ def _level(
             for column in _fields(table, item):
                 level.columns.append(column)
                 level.outputs.append(Output(column.key, decimal=_decimal(table, column)))
+    if level.embeds and any(c.aggregate is not None for c in level.columns):
+        # the embeds' key columns would join the GROUP BY and split the groups
+        raise errors.not_implemented("aggregates next to embedded resources at the same level")
     if not level.columns:  # `select=books(*)` alone: the SELECT still needs a column
         level.key_aliases(table.primary_key[:1] or (table.columns[0].name,))
     return level
 
 
 def _fields(table: Table, item: Field) -> list[q.Column]:
-    if item.aggregate is not None:
-        raise parse_errors.aggregates_not_allowed()
-    if item.path.json:
-        raise errors.not_implemented(f"JSON paths in select ({item.path}) are not supported yet")
     if item.star:
         return [q.Column(c.name) for c in table.columns]
-    table.column(item.path.name)  # UnknownIdentifier (42703) before any SQL
-    return [q.Column(item.path.name, item.alias, item.cast)]
+    column = compile_column(item)  # JSON paths and aggregates (enabled: parse_request)
+    if column.name != "*":
+        table.column(column.name)  # UnknownIdentifier (42703) before any SQL
+    return [column]
 
 
 def _decimal(table: Table, column: q.Column) -> bool:
+    """Say whether an output is an exact number to write bare into JSON."""
+    if column.aggregate_cast is not None:
+        return column.aggregate_cast.lower() in DECIMAL_CASTS
+    if column.aggregate in ("sum", "avg"):  # numeric on PostgreSQL, DECIMAL on MySQL
+        return True
+    if column.aggregate == "count":
+        return False
     if column.cast is not None:
         return column.cast.lower() in DECIMAL_CASTS
-    return table.column(column.name).kind is Kind.DECIMAL
+    return column.json is None and table.column(column.name).kind is Kind.DECIMAL
 
 
 def _embed(schema: Schema, level: Level, item: Embed, lookup: Lookup, visible: Visible) -> None:
@@ -206,14 +216,11 @@ def _null_test(level: Level, node: Node) -> EmbedPlan | None:
 
 
 def orders(terms: tuple[OrderTerm, ...]) -> tuple[q.Order, ...]:
-    """Compile one level's `order=` terms (plain columns)."""
+    """Compile one level's `order=` terms (columns or JSON paths)."""
     compiled = []
     for term in terms:
         if term.relation is not None:
             raise errors.not_implemented(f"ordering by {term.relation}(...) is not supported yet")
-        if term.path.json:
-            raise errors.not_implemented(
-                f"ordering by JSON paths ({term.path}) is not supported yet"
-            )
-        compiled.append(q.Order(term.path.name, term.desc, term.nulls))
+        path = json_path(term.path)
+        compiled.append(q.Order(term.path.name, term.desc, term.nulls, path))
     return tuple(compiled)

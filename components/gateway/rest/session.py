@@ -43,6 +43,9 @@ SETUP = (
     "set_config('request.method', %s, true), set_config('request.path', %s, true), "
     "set_config('request.headers', %s, true)"
 )
+# with `Prefer: timezone=...`: the session's TimeZone too, so timestamptz values are
+# written in that zone (psycopg reads them with the offset PostgreSQL sends)
+SETUP_TZ = SETUP + ", set_config('timezone', %s, true)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,7 @@ class Caller:
     method: str
     path: str
     headers: Mapping[str, str]
+    timezone: str | None = None  # `Prefer: timezone=`, already checked against known zones
 
 
 class Session:
@@ -113,7 +117,12 @@ def open_session(
     if adapter.engine == "postgres":
         try:
             with ExitStack() as stack:
-                setup = (SETUP, setup_params(guard, caller))
+                params = setup_params(guard, caller)
+                setup = (
+                    (SETUP, params)
+                    if caller.timezone is None
+                    else (SETUP_TZ, (*params, caller.timezone))
+                )
                 yield Session(adapter, None, guard, setup=setup, read_only=read_only, stack=stack)
         except SetupFailed as exc:
             if exc.code == "42501":  # the store's user may not switch to the role
