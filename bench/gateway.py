@@ -33,7 +33,8 @@ the ratios c/b and c/a. Targets: c/b >= 0.6 on the reads, p99 <= 25 ms, no non-2
 Nothing is written to RESULTS.md.
 
 `--diagnose` adds boards that differ from c in one setting (no rate limiter; 16 threads
-per worker). With `--profile DIR`, py-spy samples each gateway worker of c, both who
+per worker; threads = 1, the WSGI app inline on each uvicorn worker's event loop).
+With `--profile DIR`, py-spy samples each gateway worker of c, both who
 holds the GIL (CPU) and where request threads spend their time (wall), and the hottest
 functions are printed after the table.
 """
@@ -73,6 +74,7 @@ RATE_LIMITS = {"rest_ip": "10000000/1s", "rest_key": "10000000/1s"}
 DIAGNOSTIC_VARIANTS: dict[str, dict[str, dict[str, object]]] = {
     "c no limiter": {"rate_limit": {"enabled": False}},
     "c 16 threads": {"gateway": {"threads": 16}},
+    "c inline": {"gateway": {"threads": 1}},  # the WSGI app on the event loop's thread
 }
 
 SETUP_SQL = (

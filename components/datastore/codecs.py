@@ -76,10 +76,11 @@ class PostgresCodec(Codec):
     """psycopg adapts nearly everything; JSON documents go through its Json wrappers."""
 
     engine = "postgres"
-    # psycopg reads these as int, float, str and bool already, and the adapter's
-    # connections read numeric and uuid as their text (adapters/postgres.py TEXT_TYPES)
+    # psycopg reads these as int, float, str and bool already, the adapter's connections
+    # read numeric and uuid as their text (adapters/postgres_pool.py TEXT_TYPES), and its
+    # statements dates and times as ISO text (TEMPORAL_TYPES)
     NATIVE_KINDS = frozenset(
-        {Kind.INTEGER, Kind.FLOAT, Kind.TEXT, Kind.BOOLEAN, Kind.DECIMAL, Kind.UUID}
+        {Kind.INTEGER, Kind.FLOAT, Kind.TEXT, Kind.BOOLEAN, Kind.DECIMAL, Kind.UUID} | set(TEMPORAL)
     )
 
     def filter_encoder(self, column: Column) -> Callable[[object], object]:
@@ -98,7 +99,7 @@ class PostgresCodec(Codec):
             return v.jsonable
         if column.kind in self.NATIVE_KINDS or column.kind is Kind.JSON:
             return None  # JSON documents arrive parsed into JSON's own types
-        return FAST_DECODERS.get(column.kind, v.jsonable)
+        return v.jsonable
 
     def encode_json(self, column: Column, value: object) -> object:
         from psycopg.types.json import Json, Jsonb
@@ -114,19 +115,6 @@ class PostgresCodec(Codec):
         if column.kind is Kind.ARRAY and isinstance(value, list | tuple):
             return array_literal(value)
         return super().encode_filter(column, value)
-
-
-def _iso(value: object) -> object:
-    # what psycopg loads for date, time, timestamp and timestamptz: isoformat() is jsonable's
-    return None if value is None else value.isoformat()  # type: ignore[attr-defined]
-
-
-FAST_DECODERS: dict[Kind, Callable[[object], object]] = {
-    Kind.DATE: _iso,
-    Kind.TIME: _iso,
-    Kind.TIMESTAMP: _iso,
-    Kind.TIMESTAMPTZ: _iso,
-}
 
 
 def array_literal(value: list | tuple) -> str:

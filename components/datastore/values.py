@@ -42,6 +42,38 @@ def jsonable(value: object) -> object:
     return str(value)
 
 
+def iso_from_pg(text: str) -> str:
+    """Respell PostgreSQL's ISO output of a timestamp[tz] or time[tz] as `isoformat()` would.
+
+    `2024-01-01 08:00:00.12+00` -> `2024-01-01T08:00:00.120000+00:00`: `T` between date
+    and time, six fraction digits or none, offsets as `+HH:MM`. Text `datetime` cannot
+    hold (years before 1 or after 9999, `infinity`) is returned as PostgreSQL spelt it.
+    """
+    if len(text) == 29 and text[26] == "+" and text[19] == ".":  # the common case, quickly
+        return f"{text[:10]}T{text[11:]}:00"
+    if len(text) > 10 and text[10] == " " and text[4] == "-" and not text.endswith("BC"):
+        date, text = text[:10] + "T", text[11:]
+    elif text[2:3] == ":":
+        date = ""  # a time of day
+    else:
+        return text
+    if len(text) == 8:  # HH:MM:SS
+        return date + text
+    if text[8] == ".":
+        end = text.find("+", 9)
+        if end < 0:
+            end = text.find("-", 9)
+            if end < 0:
+                end = len(text)
+        clock = text[:8] + (text[8:end] + "000000")[:7]
+        zone = text[end:]
+    else:
+        clock, zone = text[:8], text[8:]
+    if len(zone) == 3:  # +HH
+        zone += ":00"
+    return date + clock + zone
+
+
 def interval_text(value: dt.timedelta) -> str:
     """Spell a timedelta as PostgreSQL prints an interval: `1 day 02:00:00`."""
     sign = "-" if value < dt.timedelta(0) else ""

@@ -1,4 +1,4 @@
-"""The `gateway` card: the board's HTTP face, a Falcon app under gunicorn.
+"""The `gateway` card: the board's HTTP face, a Falcon app under gunicorn's uvicorn workers.
 
 `mobo run gateway` is gunicorn's master process (supervised); its workers each build the
 app with `create_app`. The master reports the card ready once `/health` answers.
@@ -60,8 +60,9 @@ class GatewayApplication(BaseApplication):
         settings: dict[str, Any] = {
             "bind": [f"{gw.host}:{gw.port}"],
             "workers": gw.workers,
-            "threads": gw.threads,
-            "worker_class": "gthread" if gw.threads > 1 else "sync",
+            # uvicorn workers (HTTP in C, keep-alive) calling the WSGI app through
+            # platform/asgi.py: inline with threads = 1, else in a pool of `threads`
+            "worker_class": "components.gateway.platform.asgi.GatewayWorker",
             "reuse_port": True,
             "proc_name": f"mobo-gateway[{self.board.config.board.id}]",
             "accesslog": None,
@@ -80,8 +81,10 @@ class GatewayApplication(BaseApplication):
         from mobo.kernel.registry import Registry
 
         board = self.board
+        from components.gateway.platform.asgi import WsgiBridge
+
         services = Services(board.redis_url, board.keys, Registry.discover().names)
-        return create_app(board.config, services)
+        return WsgiBridge(create_app(board.config, services), board.config.gateway.threads)
 
     def _post_fork(self, server: Any, worker: Any) -> None:
         """Each worker applies hot config changes itself (it has its own logging)."""

@@ -17,14 +17,36 @@ from typing import Any
 
 import psycopg
 import psycopg_pool
+from psycopg.adapt import Loader
 from psycopg.types.string import TextLoader
 
 from ..settings import POOL_CHECK_IDLE_S, StoreSettings
+from ..values import iso_from_pg
 
 # Read as the server's text, which is already the JSON-friendly spelling (numeric in
 # plain notation with its scale, uuid in canonical lowercase): no Decimal or UUID object
 # is made only to be turned back into the same text (codecs.PostgresCodec relies on it).
 TEXT_TYPES = ("numeric", "uuid")
+# The adapter's own statements (not other users of a pooled connection, such as
+# MagBridge's reads) also take dates and times as text, respelt the way `isoformat()`
+# spells them (values.iso_from_pg): no datetime is made only to be printed.
+TEMPORAL_TYPES = ("timestamptz", "timestamp", "timetz", "time")
+
+
+class IsoLoader(Loader):
+    """Load a timestamp[tz] or time[tz] as its ISO 8601 text (DateStyle ISO, as set)."""
+
+    def load(self, data: Any) -> str:
+        return iso_from_pg(str(data, "utf-8"))
+
+
+def iso_cursor(cursor: psycopg.Cursor[Any]) -> psycopg.Cursor[Any]:
+    """Make `cursor` load dates and times as ISO text (before its first statement)."""
+    adapters = cursor.adapters
+    adapters.register_loader("date", TextLoader)
+    for type_name in TEMPORAL_TYPES:
+        adapters.register_loader(type_name, IsoLoader)
+    return cursor
 
 
 class PooledConnection(psycopg.Connection[Any]):
@@ -44,7 +66,7 @@ class PooledConnection(psycopg.Connection[Any]):
         """Return this connection's cursor for the adapter's statements."""
         cursor = self._statement_cursor
         if cursor is None or cursor.closed:
-            cursor = self._statement_cursor = self.cursor()
+            cursor = self._statement_cursor = iso_cursor(self.cursor())
         return cursor
 
     def control_cursor(self) -> psycopg.Cursor[Any]:
@@ -86,8 +108,9 @@ def open_pool(
 
 
 def configure(conn: psycopg.Connection[Any]) -> None:
-    """Set up a new pooled connection: instants in UTC, TEXT_TYPES read as text."""
+    """Set up a new pooled connection: instants in UTC and ISO, TEXT_TYPES read as text."""
     conn.execute("SET TIME ZONE 'UTC'")
+    conn.execute("SET DateStyle TO ISO")  # what IsoLoader reads
     for type_name in TEXT_TYPES:
         conn.adapters.register_loader(type_name, TextLoader)
 
