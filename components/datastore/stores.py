@@ -8,7 +8,10 @@ A store is opened (its pool made, its schema loaded) on first use and closed whe
 process exits. After a fork (gunicorn's workers) the child opens its own: connections
 are never shared across processes. When a bus is given, every committed write through
 `execute()` is announced as `data.change` events, all the rows of one write in one
-Redis round trip (see changes.py); a bus that is down never fails a write.
+Redis round trip (see changes.py); a bus that is down never fails a write. When the
+realtime card is plugged, the same changes are also appended to its durable change
+stream right after the emit (components/realtime/capture/writer.py), except for stores
+whose changes are captured in the database (Postgres).
 """
 
 from __future__ import annotations
@@ -44,15 +47,26 @@ class EventSink(Protocol):
 BusProvider = Callable[[], EventSink]
 
 
+class ChangeSink(Protocol):
+    """Where committed changes go besides the bus: the realtime card's change stream."""
+
+    def write(self, changes: Sequence[Change]) -> None: ...
+
+
 class Datastores:
     """The board's stores by name (`stores["main"]`, `"pg" in stores`, `list(stores)`);
     `default` is the store named `main`."""
 
     def __init__(
-        self, settings: Mapping[str, StoreSettings], *, bus: EventSink | BusProvider | None = None
+        self,
+        settings: Mapping[str, StoreSettings],
+        *,
+        bus: EventSink | BusProvider | None = None,
+        stream: ChangeSink | None = None,
     ) -> None:
         self._settings = dict(settings)
         self._bus = bus
+        self._stream = stream
         self._adapters: dict[str, Adapter] = {}
         self._lock = threading.Lock()
         self._pid = os.getpid()
@@ -61,8 +75,10 @@ class Datastores:
     def from_config(
         cls, config: Config, *, bus: EventSink | BusProvider | None = None
     ) -> Datastores:
-        """Validate the board's `[datastores.*]` (ConfigError naming the key) and wrap them."""
-        return cls(board_stores(config), bus=bus)
+        """Validate the board's `[datastores.*]` (ConfigError naming the key) and wrap them.
+
+        With a bus, writes are announced, and (realtime card plugged) streamed too."""
+        return cls(board_stores(config), bus=bus, stream=change_stream(config) if bus else None)
 
     # -- by name ------------------------------------------------------------------------
 
@@ -139,7 +155,7 @@ class Datastores:
             adapter = self._adapters.get(name)
             if adapter is None:
                 adapter = build_adapter(name, settings)
-                if self._bus is not None:
+                if self._bus is not None or self._stream is not None:
                     adapter.on_change(self._emit)
                 if not self._adapters:
                     atexit.register(self.close)  # the process closes what it opened
@@ -156,3 +172,14 @@ class Datastores:
         bus = self._bus() if callable(self._bus) else self._bus  # type: ignore[operator]
         if bus is not None:
             bus.emit_many(CHANGE_EVENT, [change.to_dict() for change in changes])
+        if self._stream is not None:
+            self._stream.write(changes)  # a second pipelined round trip: the bus takes no more
+
+
+def change_stream(config: Config) -> ChangeSink | None:
+    """The realtime card's change stream writer, or None when that card is not there."""
+    try:
+        from components.realtime.capture.writer import stream_for
+    except ImportError:  # the card's folder was deleted: nothing to feed
+        return None
+    return stream_for(config)

@@ -139,6 +139,9 @@ def create_app(config: Config, services: Services) -> falcon.App:
     from components.auth.routes import mount as mount_auth
 
     services.auth = mount_auth(app, config, services)  # None when the auth card is unplugged
+    from components.realtime.routes import mount as mount_realtime
+
+    mount_realtime(app, config, services)  # POST /realtime/v1/auth (Pusher channel auth)
     from components.gateway.rest import mount as mount_rest
 
     mount_rest(app, config, services)

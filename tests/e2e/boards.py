@@ -14,6 +14,8 @@ The tables, on every engine:
   user sees and changes only the rows whose `user_id` is theirs (RLS on PostgreSQL, the
   ownership rule elsewhere); anon gets nothing;
 - `secrets(id, value)`: the service role only;
+- `notes(id, kind, body, meta JSON, points)` (+ `tags text[]` on PostgreSQL): anyone may
+  read; for JSON paths, full-text search, containment and aggregates (enabled here);
 - PostgreSQL also has `add_them(a, b)` and `my_todo_count()` for RPC.
 """
 
@@ -31,11 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tomli_w
-
 from components.datastore import migrate_card, open_adapter
 from tests.datastore.conftest import throwaway_database
 from tests.integration.conftest import BoardHome, make_home, teardown
+from tests.tomlfile import merge_toml
 
 ENGINES = ("sqlite", "postgres", "mysql")
 BOOT_TIMEOUT_S = 120
@@ -58,6 +59,15 @@ CREATE TABLE todos (
 );
 CREATE TABLE secrets (id integer PRIMARY KEY, value text NOT NULL);
 INSERT INTO secrets VALUES (1, 'the launch codes');
+CREATE TABLE notes (
+  id integer PRIMARY KEY, kind text, body text, meta jsonb, tags text[], points integer
+);
+INSERT INTO notes VALUES
+  (1, 'memo', 'fat cats ate rats', '{"color": "red", "size": 3}', '{a,b}', 10),
+  (2, 'memo', 'the quick brown fox', '{"color": "blue", "size": 1}', '{b}', 5),
+  (3, 'todo', 'a fat fox', '{"color": "red"}', '{}', 1);
+GRANT SELECT ON notes TO anon, authenticated;
+GRANT ALL ON notes TO service_role;
 CREATE TABLE hidden (id integer PRIMARY KEY, value text NOT NULL);
 INSERT INTO hidden VALUES (1, 'behind a policy');
 
@@ -103,6 +113,11 @@ CREATE TABLE todos (
 );
 CREATE TABLE secrets (id INTEGER PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO secrets VALUES (1, 'the launch codes');
+CREATE TABLE notes (id INTEGER PRIMARY KEY, kind TEXT, body TEXT, meta JSON, points INTEGER);
+INSERT INTO notes VALUES
+  (1, 'memo', 'fat cats ate rats', '{"color": "red", "size": 3}', 10),
+  (2, 'memo', 'the quick brown fox', '{"color": "blue", "size": 1}', 5),
+  (3, 'todo', 'a fat fox', '{"color": "red"}', 1);
 """
 
 MYSQL_DDL = """
@@ -122,6 +137,13 @@ CREATE TABLE todos (
 );
 CREATE TABLE secrets (id INT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO secrets VALUES (1, 'the launch codes');
+CREATE TABLE notes (
+  id INT PRIMARY KEY, kind VARCHAR(20), body TEXT, meta JSON, points INT
+);
+INSERT INTO notes VALUES
+  (1, 'memo', 'fat cats ate rats', '{"color": "red", "size": 3}', 10),
+  (2, 'memo', 'the quick brown fox', '{"color": "blue", "size": 1}', 5),
+  (3, 'todo', 'a fat fox', '{"color": "red"}', 1);
 """
 
 DDL = {"postgres": POSTGRES_DDL, "sqlite": SQLITE_DDL, "mysql": MYSQL_DDL}
@@ -130,6 +152,7 @@ DDL = {"postgres": POSTGRES_DDL, "sqlite": SQLITE_DDL, "mysql": MYSQL_DDL}
 PERMISSIONS: dict[str, Any] = {
     "lists": {"anon": ["select"], "authenticated": ["all"]},
     "todos": {"authenticated": ["all"], "owner": "user_id"},
+    "notes": {"anon": ["select"], "authenticated": ["select"]},
 }
 
 # The limiter stays on (its code runs on every request) but never refuses a test's burst.
@@ -260,7 +283,10 @@ def rest_board(
                 text = toml.read_text()
                 if workers is not None:
                     text = re.sub(r"(?m)^workers = \d+$", f"workers = {workers}", text)
-                toml.write_text(text + "\n" + tomli_w.dumps({**config, **(extra or {})}))
+                # aggregates in select= (off by default, as in PostgREST): crud.mjs uses them
+                text = re.sub(r"(?m)^\[gateway\]$", "[gateway]\naggregates = true", text)
+                toml.write_text(text)
+                merge_toml(toml, {**config, **(extra or {})})
                 prepare(board, engine, store)
                 board.mobo("boot", timeout=BOOT_TIMEOUT_S)
                 keys = json.loads(board.mobo("keys:list", "--json").stdout)

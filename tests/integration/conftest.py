@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,11 @@ def make_home(extra_env: dict[str, str] | None = None) -> BoardHome:
     env.pop("MOBO_REDIS_URL", None) if "MOBO_REDIS_URL" not in (extra_env or {}) else None
     board = BoardHome(home, port, env)
     board.mobo("init", "--port", str(port))
+    # `mobo init` takes 6001/6002 for realtime when free; boards made before any boots
+    # would all take them, so each test board gets its own
+    config = home / "mobo.toml"
+    ports = f"port = {free_port()}\nhttp_port = {free_port()}"
+    config.write_text(re.sub(r"(?m)^port = \d+\nhttp_port = \d+$", ports, config.read_text()))
     return board
 
 

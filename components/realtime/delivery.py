@@ -1,0 +1,118 @@
+"""From the durable change stream to subscribers: a consumer group, acked after delivery.
+
+    XGROUP CREATE <ns>:rt:changes magws 0 MKSTREAM      (once; the group starts at the
+                                                          stream's oldest entry)
+    wait [realtime] replay_grace s                      (clients reconnect meanwhile)
+    XREADGROUP ... 0      -> entries read before a restart but never acked: delivered now
+    XREADGROUP ... >      -> new entries, blocking
+    XACK                  after each entry was sent to every subscriber allowed to see it
+
+An entry whose delivery fails on a store error (the database is down) stays pending and
+is retried; an entry that cannot be parsed is logged and acked (it can never succeed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis
+import redis.asyncio as aredis
+
+from mobo.exceptions import DatastoreError
+
+from . import names
+
+LOGGER = logging.getLogger(__name__)
+BATCH = 100
+BLOCK_MS = 1000
+RETRY_S = 1.0
+Sink = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Consumer:
+    """Read the change stream with the `magws` group and hand each change to `sink`."""
+
+    def __init__(self, client: aredis.Redis, stream: str, sink: Sink, grace: float) -> None:
+        self.client = client
+        self.stream = stream
+        self.sink = sink
+        self.grace = grace
+        self.delivered = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if await _wait(stop, self.grace):
+            return
+        backlog = True
+        while not stop.is_set():
+            try:
+                await self._ensure_group()
+                backlog = await self._round(backlog)
+            except (redis.RedisError, OSError) as exc:
+                LOGGER.warning("change stream unreachable (%s); retrying", exc)
+                backlog = True  # after Redis comes back, re-read what is pending first
+                if await _wait(stop, RETRY_S):
+                    return
+
+    async def _ensure_group(self) -> None:
+        try:
+            await self.client.xgroup_create(self.stream, names.GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _round(self, backlog: bool) -> bool:
+        """Deliver one batch; return whether pending entries may remain."""
+        start = "0" if backlog else ">"
+        found = await self.client.xreadgroup(
+            names.GROUP,
+            names.CONSUMER,
+            {self.stream: start},
+            count=BATCH,
+            block=None if backlog else BLOCK_MS,
+        )
+        entries = found[0][1] if found else []
+        for entry_id, fields in entries:
+            if not await self._one(entry_id, fields):
+                await asyncio.sleep(RETRY_S)
+                return True  # retry from the first pending entry
+        return backlog and bool(entries)
+
+    async def _one(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> bool:
+        change = _decode(entry_id, fields)
+        if change is not None:
+            try:
+                await self.sink(change)
+            except DatastoreError as exc:
+                LOGGER.warning("change %s not delivered yet: %s", entry_id.decode(), exc)
+                return False
+        await self.client.xack(self.stream, names.GROUP, entry_id)
+        self.delivered += 1
+        return True
+
+
+def _decode(entry_id: bytes, fields: dict[bytes, bytes] | None) -> dict[str, Any] | None:
+    raw = (fields or {}).get(b"c")
+    try:
+        change = json.loads(raw) if raw else None
+    except ValueError:
+        change = None
+    valid = isinstance(change, dict) and all(
+        isinstance(change.get(k), str) for k in ("store", "table", "op")
+    )
+    if not valid:
+        LOGGER.error("change stream entry %s is not a change; skipped", entry_id.decode())
+        return None
+    return change
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep up to `seconds`; return True if `stop` was set meanwhile."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+        return True
+    except TimeoutError:
+        return False

@@ -1,0 +1,168 @@
+"""`POST /realtime/v1/auth`: channel authorization at the gateway, in Pusher's format.
+
+pusher-js posts `socket_id` and `channel_name` (form-encoded; JSON works too) with the
+caller's credentials (`apikey` / `Authorization: Bearer`, as for the REST API):
+
+- no or bad credentials: 401; a channel the caller may not join: 403;
+- `private-db.{store}.{table}`: the role must be able to read the table, as the REST API
+  decides it (PostgreSQL: `has_table_privilege(role, table, 'SELECT')`; SQLite and
+  MariaDB: the `select` grant in mobo.toml); the caller's identity is kept in Redis for
+  the realtime card, which filters rows per subscriber with it;
+- other `private-` / `presence-` channels: any signed-in caller but `anon`;
+- the answer: `{"auth": "<key>:<hmac>"}`, plus `channel_data` (user_id = the MagAuth
+  user id, user_info = {role, email}) on presence channels.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+import falcon
+
+from components.gateway.errors import ApiError
+from mobo.kernel.config import Config
+
+from . import names
+from . import protocol as p
+from .credentials import App, signing_app
+from .settings import load_settings
+from .signing import channel_auth
+
+PATH = "/realtime/v1/auth"
+MAX_BODY_BYTES = 8192
+
+
+def mount(app: falcon.App, config: Config, services: Any) -> None:
+    """Add `/realtime/v1/auth` unless the realtime card is unplugged."""
+    if "realtime" in config.cards.unplugged:
+        return
+    app.add_route(PATH, ChannelAuth(config, services))
+
+
+class ChannelAuth:
+    def __init__(self, config: Config, services: Any) -> None:
+        self._config = config
+        self._services = services
+        self._app: App | None = None
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        socket_id, channel = _body(req)
+        principal = self._principal(req)
+        self._authorize(principal, channel)
+        claims = dict(principal.claims)
+        identity = {"role": principal.role, "sub": principal.user_id, "claims": claims}
+        key = names.identity(self._services.keys, socket_id, channel)
+        self._services.redis.set(key, json.dumps(identity, default=str), ex=names.IDENTITY_TTL_S)
+        app = self._signing_app()
+        if p.kind(channel) == "presence":
+            member = {
+                "user_id": principal.user_id or principal.key_id or principal.role,
+                "user_info": {"role": principal.role, "email": claims.get("email")},
+            }
+            data = json.dumps(member, separators=(",", ":"))
+            resp.media = {"auth": channel_auth(app, socket_id, channel, data), "channel_data": data}
+        else:
+            resp.media = {"auth": channel_auth(app, socket_id, channel)}
+
+    def _signing_app(self) -> App:
+        if self._app is None:
+            self._app = signing_app(self._config, load_settings(self._config))
+        return self._app
+
+    def _principal(self, req: falcon.Request) -> Any:
+        from components.auth.tokens import TokenError
+        from components.gateway.platform.identity import ProjectKeys, authenticated
+
+        auth = getattr(self._services, "auth", None) or ProjectKeys(self._config.secrets)
+        try:
+            return authenticated(req, auth)
+        except TokenError as exc:
+            raise ApiError(
+                falcon.HTTP_401,
+                getattr(exc, "code", "PGRST301"),
+                str(exc),
+                hint="send a user's access token or an API key (apikey / Authorization: Bearer)",
+                headers={"WWW-Authenticate": "Bearer"},
+            ) from None
+
+    def _authorize(self, principal: Any, channel: str) -> None:
+        kind = p.kind(channel)
+        if kind == "public" or channel.startswith(p.ENCRYPTED):
+            raise _bad(f"{channel} needs no authorization (or is not supported): "
+                       "authorize private- and presence- channels")  # fmt: skip
+        target = p.db_target(channel)
+        if target is None:
+            if principal.role == "anon":
+                raise _forbidden(channel, "sign in: anon may not join private channels")
+            return
+        if kind != "private":
+            raise _bad("table channels are private: private-db.{store}.{table}")
+        store, table = target
+        if not self._may_read(principal.role, store, table):
+            raise _forbidden(channel, f"role {principal.role} may not read {store}.{table}")
+
+    def _may_read(self, role: str, store: str, table: str) -> bool:
+        stores = self._services.datastores
+        if store not in stores.names:
+            raise _not_found(f"no store named {store}", f"stores: {', '.join(stores.names)}")
+        adapter = stores[store]
+        schema = adapter.introspect()
+        if table not in schema.tables:
+            schema = adapter.refresh_schema()
+        if table not in schema.tables or table.startswith(("mobo_", "_mobo_")):
+            raise _not_found(f"no table {table} in store {store}", None)
+        if role == "service_role":
+            return True
+        if adapter.engine == "postgres":
+            return _pg_may_select(adapter, schema.namespace or "public", role, table)
+        from components.gateway.rest import load_permissions
+
+        rules = load_permissions(self._config, stores).get(store)
+        return rules is not None and rules.rule(table).allows(role, "select")
+
+
+def _pg_may_select(adapter: Any, namespace: str, role: str, table: str) -> bool:
+    from mobo.exceptions import DatastoreError
+
+    qualified = ".".join('"' + part.replace('"', '""') + '"' for part in (namespace, table))
+    try:
+        found = adapter.raw("SELECT has_table_privilege(%s, %s, 'SELECT') AS ok", (role, qualified))
+    except DatastoreError:  # the role does not exist in this database
+        return False
+    return bool(found.rows and found.rows[0].get("ok"))
+
+
+def _body(req: falcon.Request) -> tuple[str, str]:
+    raw = req.bounded_stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise _bad("the body is too large")
+    fields: dict[str, Any]
+    if (req.content_type or "").startswith("application/json"):
+        try:
+            fields = json.loads(raw or b"{}")
+        except ValueError:
+            raise _bad("the body is not JSON") from None
+        if not isinstance(fields, dict):
+            raise _bad("the body must be a JSON object")
+    else:
+        fields = {k: v[0] for k, v in parse_qs(raw.decode(errors="replace")).items()}
+    socket_id, channel = fields.get("socket_id"), fields.get("channel_name")
+    if not isinstance(socket_id, str) or not p.SOCKET_ID.match(socket_id):
+        raise _bad("socket_id is missing or not a Pusher socket id (digits.digits)")
+    if not p.valid_channel(channel):
+        raise _bad("channel_name is missing or not a valid channel name")
+    return socket_id, channel  # type: ignore[return-value]
+
+
+def _bad(message: str) -> ApiError:
+    return ApiError(falcon.HTTP_400, "MOBO400", message, hint="see docs/realtime.md")
+
+
+def _forbidden(channel: str, message: str) -> ApiError:
+    return ApiError(falcon.HTTP_403, "42501", f"not allowed to join {channel}: {message}")
+
+
+def _not_found(message: str, hint: str | None) -> ApiError:
+    return ApiError(falcon.HTTP_404, "PGRST205", message, hint=hint)
