@@ -58,6 +58,8 @@ EVENT_TYPES: dict[str, str] = {
     "backup.completed": "A backup set was written; data: id, path.",
     "backup.failed": "A backup job failed; data: id, reason.",
     "backup.verified": "A backup set was verified; data: id, ok.",
+    "backup.scheduled": "A backup schedule fired and enqueued a job; data: schedule, job, due.",
+    "backup.pruned": "The retention policy removed backup sets; data: kept, removed, policy.",
     "security.alert": "MagSentinel raised an alert; data: rule, detail.",
 }
 

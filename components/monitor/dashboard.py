@@ -31,7 +31,7 @@ from mobo.kernel.config import Config
 from mobo.kernel.keys import Keys
 from mobo.kernel.redisconn import connect, read_cards
 from mobo.kernel.registry import Registry
-from mobo.kernel.status import board_redis_url
+from mobo.kernel.status import board_redis_url, last_backup
 
 RATE_WINDOW_S = 10.0
 LAST_EVENTS = 14
@@ -61,6 +61,7 @@ class View:
     events: deque[Event] = field(default_factory=lambda: deque(maxlen=LAST_EVENTS))
     stamps: deque[tuple[float, str, int]] = field(default_factory=deque)  # time, type, status
     restarts: Counter[str] = field(default_factory=Counter)
+    last_backup: str = "none yet"  # the newest good backup set (MagBackup)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def apply(self, event: Event) -> None:
@@ -77,6 +78,8 @@ class View:
                 row["detail"] = str(event.data.get("detail", ""))
             if card and event.type == "component.restarted":
                 self.restarts[card] += 1
+            if event.type == "backup.completed":
+                self.last_backup = f"{event.data.get('id')} (at {event.time[:19]}Z)"
 
     def rates(self) -> tuple[float, float, Counter[str]]:
         """Requests/s, error rate and events/s by type over the last window."""
@@ -97,7 +100,10 @@ def load_state(config: Config, view: View) -> None:
     client = connect(board_redis_url(config), timeout=1.0)
     reports = read_cards(client, Keys(config.namespace), names)
     health = read_report(config)["cards"]
+    backup = last_backup(config)
     with view.lock:
+        if backup is not None:
+            view.last_backup = f"{backup['id']} (at {backup['created'][:19]}Z)"
         for name in names:
             report, row = reports.get(name, {}), health.get(name, {})
             state = report.get("state") if report.get("alive") == "1" else "stopped"
@@ -124,6 +130,7 @@ def draw(config: Config, view: View, bus: Bus) -> Group:
         "  ",
         bus_line,
         f"   requests/s {rate:.1f}  errors {error_rate * 100:.1f} %",
+        f"   last good backup {view.last_backup}",
     )
     cards = Table(show_edge=False, header_style="bold", expand=True)
     for col in ("card", "state", "health", "restarts", "detail"):

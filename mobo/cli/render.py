@@ -99,6 +99,13 @@ def status_table(status: dict[str, Any]) -> None:
         f"[bold]{board['name']}[/] [dim]{board['id']}[/] at {board['home']}: "
         f"{styled(board['state'])}"
     )
+    backup = board.get("last_backup")
+    if backup is not None:
+        checked = {True: "verified", False: "failed verification", None: "not verified"}
+        console.print(
+            f"last good backup: {backup['id']} ({backup['created']}, "
+            f"{checked[backup['verified']]})"
+        )
     table = Table(show_edge=False, header_style="bold")
     for col in ("card", "state", "pid", "uptime", "memory", "health", "url", "detail"):
         table.add_column(col)

@@ -67,6 +67,7 @@ class GatewaySection:
         defaults.GATEWAY_METRICS, choices=("off", "service_role", "loopback", "public")
     )
     schema_check_interval: float = _opt(defaults.GATEWAY_SCHEMA_CHECK_S, lo=0, hi=3600)
+    aggregates: bool = False  # count()/sum()/... in select= (PostgREST's db-aggregates-enabled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,10 @@ class Secrets:
     jwt_private_key: str = field(
         default="", repr=False
     )  # PEM, for [auth] jwt_algorithm RS256/ES256
+    realtime_app_id: str = field(default="", repr=False)  # MagWS's Pusher app (realtime.md)
+    realtime_key: str = field(default="", repr=False)
+    realtime_secret: str = field(default="", repr=False)
+    backup_secret: str = field(default="", repr=False)  # signs backup manifests
 
 
 SECTIONS: dict[str, type] = {

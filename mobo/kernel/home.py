@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from mobo.exceptions import ConfigError
 from mobo.kernel import supervisor as sv
 from mobo.kernel.config import load_config
 
+REALTIME_PORT = 6001  # Soketi's default; the HTTP API takes the next port
 KEY_LIFETIME_S = 10 * 365 * 24 * 3600  # Supabase-style project keys: long-lived, revocable
 # by rotating the JWT secret
 
@@ -45,6 +47,13 @@ threads = {threads}
 [worker]
 queues = ["default", "backup", "sentinel"]
 
+[realtime]
+# MagWS: Pusher protocol 7 at ws://host:port/app/<key>, Pusher's HTTP API on http_port.
+# `external = "http://soketi:6001"` publishes to an existing Soketi instead (docs/realtime.md).
+host = "{host}"
+port = {rt_port}
+http_port = {rt_http_port}
+
 [log]
 level = "info"   # debug, info, warning, error, critical; hot-reloaded
 
@@ -73,6 +82,7 @@ def init_home(home: Path, *, force: bool = False, port: int | None = None) -> In
             "(its secrets will be replaced)",
         )
     board_id = secrets.token_hex(4)
+    rt_port, rt_http_port = realtime_ports()
     config_path.write_text(
         CONFIG_TEMPLATE.format(
             board_id=board_id,
@@ -81,12 +91,32 @@ def init_home(home: Path, *, force: bool = False, port: int | None = None) -> In
             port=port or defaults.GATEWAY_PORT,
             workers=defaults.GATEWAY_WORKERS,
             threads=defaults.GATEWAY_THREADS,
+            rt_port=rt_port,
+            rt_http_port=rt_http_port,
         )
     )
     config = load_config(home, environ={})
     sv.ensure_layout(config)
     write_secrets(config.secrets_path, generate_secrets(board_id))
     return InitResult(home, board_id, config_path, config.secrets_path)
+
+
+def realtime_ports() -> tuple[int, int]:
+    """Soketi's ports (6001 and 6002 for the HTTP API) when free, else two free ones.
+
+    A second board initialised on the same machine then boots without a port clash.
+    """
+    wanted = (REALTIME_PORT, REALTIME_PORT + 1)
+    if all(sv.port_free(defaults.GATEWAY_HOST, port) for port in wanted):
+        return wanted
+    socks = [socket.socket() for _ in wanted]
+    try:
+        for sock in socks:
+            sock.bind((defaults.GATEWAY_HOST, 0))
+        return socks[0].getsockname()[1], socks[1].getsockname()[1]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def generate_secrets(board_id: str) -> dict[str, str]:
@@ -111,6 +141,17 @@ def generate_secrets(board_id: str) -> dict[str, str]:
         "jwt_secret": jwt_secret,
         "anon_key": keys["anon"],
         "service_role_key": keys["service_role"],
+        "backup_secret": secrets.token_hex(32),  # signs backup manifests (MagBackup)
+        **realtime_secrets(),
+    }
+
+
+def realtime_secrets() -> dict[str, str]:
+    """Return a fresh Pusher app for MagWS: a numeric app id, a public key, a secret."""
+    return {
+        "realtime_app_id": str(secrets.randbelow(9_000_000) + 1_000_000),
+        "realtime_key": secrets.token_hex(10),
+        "realtime_secret": secrets.token_hex(20),
     }
 
 
@@ -124,3 +165,26 @@ def write_secrets(path: Path, values: dict[str, str]) -> None:
         for key, value in values.items():
             fh.write(f'{key} = "{value}"\n')
     os.replace(tmp, path)
+
+
+def add_missing_secret(path: Path, name: str, value: str) -> str:
+    """Add one secret to an existing secrets file unless it is there; return the kept value.
+
+    For secrets newer than a home (a board made before MagBackup has no `backup_secret`):
+    appended under an exclusive lock, so two processes never both add it.
+    """
+    import fcntl
+    import tomllib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, defaults.SECRET_FILE_MODE)
+    with os.fdopen(fd, "r+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0)
+        current = tomllib.loads(fh.read() or "")
+        if current.get(name):
+            return str(current[name])
+        fh.write(f'{name} = "{value}"\n')
+        fh.flush()
+        os.fsync(fh.fileno())
+    return value

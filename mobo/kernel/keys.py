@@ -75,6 +75,32 @@ class Keys:
         changes it announces `schema.reloaded`."""
         return f"{self.prefix}:schema:{store}"
 
+    @property
+    def realtime_changes(self) -> str:
+        """Stream (XADD MAXLEN ~) of committed row changes on their way to the realtime
+        card, one field `c` holding the change as JSON (see docs/realtime-capture.md)."""
+        return f"{self.prefix}:rt:changes"
+
     def queue(self, name: str) -> str:
         """RQ queue name (RQ adds its own `rq:queue:` in front)."""
         return f"{self.prefix}:{name}"
+
+    @property
+    def backup_schedules(self) -> str:
+        """Hash of MagBackup's schedules (field: schedule id, value: JSON); mirrored in
+        `.mobo/backup-schedules.json` so they outlive a Redis restart."""
+        return f"{self.prefix}:backup:schedules"
+
+    @property
+    def backup_schedule_runs(self) -> str:
+        """Hash of the due time (epoch seconds) each schedule last fired for."""
+        return f"{self.prefix}:backup:schedule-runs"
+
+    def backup_fire_lock(self, schedule: str, due: int) -> str:
+        """SET NX key won by the one scheduler that enqueues a schedule's run due at `due`."""
+        return f"{self.prefix}:backup:fire:{schedule}:{due}"
+
+    @property
+    def backup_prune_lock(self) -> str:
+        """SET NX key held while one process prunes the board's backup sets."""
+        return f"{self.prefix}:backup:prune-lock"

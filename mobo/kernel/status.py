@@ -95,8 +95,23 @@ def collect(config: Config) -> BoardStatus:
         "state": _system_state(running, cards),
         "supervisord_pid": supervisor.daemon_pid() if running else None,
         "redis_url": system.get("redis_url") if running else None,
+        "last_backup": last_backup(config),
     }
     return BoardStatus(board, cards)
+
+
+def last_backup(config: Config) -> dict[str, Any] | None:
+    """The newest good backup set (MagBackup's, when that card is installed), or None."""
+    try:
+        from components.backup.sets import last_good
+
+        found = last_good(config)
+    except Exception:  # no backup card, or an unreadable backup folder: nothing to show
+        return None
+    if found is None:
+        return None
+    created = found.created.isoformat().replace("+00:00", "Z")
+    return {"id": found.id, "created": created, "verified": found.verified, "path": str(found.path)}
 
 
 def _monitored(config: Config, card: CardStatus, report: dict[str, str]) -> CardStatus:

@@ -1,0 +1,172 @@
+"""MagBackup against raw `pg_dump -Fc` / `pg_restore` on one PostgreSQL database.
+
+    .venv/bin/python bench/backup.py [--scale 70] [--pg-dsn postgresql://postgres@127.0.0.1/postgres]
+
+A throwaway database is filled by `pgbench -i -s SCALE` (scale 70 is about 1 GB on disk:
+7 million `pgbench_accounts` rows plus their primary keys) and a throwaway board home is
+made (`mobo init`) with that database as its store `bench`. Then, in the same run:
+
+- raw backup: `pg_dump -Fc -f FILE DB`;
+- raw restore: `pg_restore --no-owner -d SCRATCH FILE` into a fresh scratch database;
+- MagBackup backup: `create_set(config, stores=["bench"])`, inline in this process (the
+  job's body without the queue): the dump streamed through sha256 into `.partial-<id>/`,
+  row counts per table, the board's own data, the signed manifest, fsync, rename;
+- MagBackup verified restore: `restore_set(config, id, stores=["bench"], safety=False)`:
+  checksums, a trial restore into a scratch database with row counts compared (the
+  verification), then the restore onto the store itself with row counts. Its time is
+  shown whole and split into verify and restore. The safety backup that `mobo
+  backup:restore` takes first is left out (it is one more backup).
+
+Printed: each time, and the backup overhead (MagBackup backup / pg_dump - 1; target
+<= 10 %) and the restore's (restore part only / pg_restore - 1). Databases and the home
+are dropped afterwards. The machine is shared: run it when quiet, and expect noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from components.backup.create import create_set
+from components.backup.restore import restore_set
+from mobo.kernel.config import load_config
+from mobo.kernel.home import init_home
+
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def with_db(dsn: str, name: str) -> str:
+    return dsn.rsplit("/", 1)[0] + "/" + name
+
+
+@contextmanager
+def database(admin_dsn: str, prefix: str) -> Iterator[str]:
+    """Create a database; yield its DSN; drop it afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_db(admin_dsn, name)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run(argv: list[str], *, quiet: bool = False) -> float:
+    """Run a command; return its wall time in seconds."""
+    start = time.perf_counter()
+    err = subprocess.DEVNULL if quiet else None
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=err)
+    return time.perf_counter() - start
+
+
+def db_size(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+
+
+def load_avg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def raw_round(dsn: str, admin_dsn: str, work: Path) -> tuple[float, float, int]:
+    dump = work / "raw.dump"
+    backup_s = run(["pg_dump", "-Fc", "-f", str(dump), "-d", dsn])
+    with database(admin_dsn, "mobo_bench_scratch") as scratch:
+        restore_s = run(["pg_restore", "--no-owner", "-d", scratch, str(dump)])
+    size = dump.stat().st_size
+    dump.unlink()
+    return backup_s, restore_s, size
+
+
+def magbackup_round(home: Path) -> tuple[float, dict[str, float], int]:
+    config = load_config(home)
+    start = time.perf_counter()
+    path = create_set(config, stores=["bench"], label="bench")
+    backup_s = time.perf_counter() - start
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    marks: list[tuple[str, float]] = []
+    start = time.perf_counter()
+    restore_set(
+        config,
+        path.name,
+        stores=["bench"],
+        safety=False,
+        step=lambda stage: marks.append((stage, time.perf_counter())),
+    )
+    end = time.perf_counter()
+    restoring = next((t for s, t in marks if s.startswith("restoring")), end)
+    stages = {"total": end - start, "verify": restoring - start, "restore": end - restoring}
+    shutil.rmtree(path)
+    return backup_s, stages, size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=int, default=70, help="pgbench scale (70 = ~1 GB)")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds; medians are shown")
+    parser.add_argument("--pg-dsn", default=os.environ.get("MOBO_TEST_PG_DSN", DEFAULT_DSN))
+    args = parser.parse_args()
+    with (
+        tempfile.TemporaryDirectory(prefix="mobo-bench-") as tmp,
+        database(args.pg_dsn, "mobo_bench") as dsn,
+    ):
+        work = Path(tmp)
+        print(f"building: pgbench -i -s {args.scale} (load {load_avg()})", flush=True)
+        build_s = run(["pgbench", "-i", "-q", "-s", str(args.scale), dsn], quiet=True)
+        size = db_size(dsn)
+        print(f"database: {size / 2**20:.0f} MiB, built in {build_s:.1f} s", flush=True)
+        home = work / "home"
+        init_home(home)
+        with (home / "mobo.toml").open("a") as fh:
+            fh.write(f'\n[datastores.bench]\nengine = "postgres"\ndsn = "{dsn}"\n')
+
+        raws, mbs = [], []
+        for round_ in range(1, args.rounds + 1):
+            print(f"round {round_}: raw pg_dump -Fc / pg_restore (load {load_avg()})", flush=True)
+            raws.append(raw_round(dsn, args.pg_dsn, work))
+            print(f"round {round_}: MagBackup create / verified restore (load {load_avg()})")
+            mbs.append(magbackup_round(home))
+            (rb, rr, _), (mb, st, _) = raws[-1], mbs[-1]
+            print(
+                f"  raw {rb:.1f} / {rr:.1f} s; MagBackup {mb:.1f} / {st['total']:.1f} s", flush=True
+            )
+    raw_backup = statistics.median(r[0] for r in raws)
+    raw_restore = statistics.median(r[1] for r in raws)
+    raw_size = raws[-1][2]
+    mb_backup = statistics.median(m[0] for m in mbs)
+    stages = {k: statistics.median(m[1][k] for m in mbs) for k in ("total", "verify", "restore")}
+    mb_size = mbs[-1][2]
+
+    print()
+    print("| step | raw s | MagBackup s | overhead |")
+    print("|---|---|---|---|")
+    print(f"| backup | {raw_backup:.1f} | {mb_backup:.1f} | {mb_backup / raw_backup - 1:+.1%} |")
+    print(
+        f"| restore (restore part) | {raw_restore:.1f} | {stages['restore']:.1f} | "
+        f"{stages['restore'] / raw_restore - 1:+.1%} |"
+    )
+    print(f"| verify (checksums + trial restore) | - | {stages['verify']:.1f} | |")
+    print(f"| verified restore, whole | {raw_restore:.1f} | {stages['total']:.1f} | |")
+    print()
+    print(f"dump size: raw {raw_size / 2**20:.0f} MiB, MagBackup set {mb_size / 2**20:.0f} MiB")
+    verdict = "met" if mb_backup / raw_backup - 1 <= 0.10 else "NOT met"
+    print(f"backup overhead target <= 10 %: {verdict}  (load at end {load_avg()})")
+
+
+if __name__ == "__main__":
+    main()
