@@ -17,7 +17,7 @@ import os
 import signal
 
 from .credentials import App
-from .service import Servers, serve_until
+from .service import Servers, raise_open_files_limit, serve_until
 from .settings import parse_settings
 
 
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-events", action="store_true")
     parser.add_argument("--activity-timeout", type=int, default=120)
     parser.add_argument("--pong-timeout", type=int, default=30)
+    parser.add_argument("--compression", action="store_true", help="offer permessage-deflate")
     args = parser.parse_args(argv)
     secret = os.environ.get("MAGWS_SECRET", "")
     if not secret:
@@ -43,9 +44,11 @@ def main(argv: list[str] | None = None) -> int:
             "client_events": args.client_events,
             "activity_timeout": args.activity_timeout,
             "pong_timeout": args.pong_timeout,
+            "compression": args.compression,
         }
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    raise_open_files_limit()
     asyncio.run(_run(Servers(App(args.app_id, args.key, secret), settings)))
     return 0
 

@@ -13,6 +13,7 @@ import logging
 import threading
 from typing import Any
 
+import redis
 import redis.asyncio as aredis
 
 from mobo.contract import Board
@@ -24,13 +25,16 @@ from .delivery import Consumer
 from .hub import Hub, Identity
 from .publisher import PublishError, PusherClient
 from .rows import RowFilter
-from .service import Servers
+from .server import IdentityUnavailable
+from .service import Servers, raise_open_files_limit
 from .settings import RealtimeSettings, load_settings
 from .sinks import ConnectorSink, LocalSink
 
 LOGGER = logging.getLogger(__name__)
 STATS_EVERY_S = 2.0
 STATS_TTL_S = 10
+REDIS_POOL = 32  # connections to the board's Redis (identity lookups, stream, stats)
+REDIS_POOL_WAIT_S = 10.0  # a lookup waits this long for a free one
 
 
 def run(board: Board) -> None:
@@ -41,6 +45,8 @@ def run(board: Board) -> None:
         permissions = _permissions(board)
     except ConfigError as exc:
         raise ComponentFatal(str(exc)) from None
+    limit = raise_open_files_limit()
+    LOGGER.info("open files limit %d (about as many WebSocket connections)", limit)
     capture = _start_capture(board)
     try:
         asyncio.run(_main(board, settings, app, RowFilter(board.datastores, permissions)))
@@ -74,7 +80,7 @@ async def _main(board: Board, settings: RealtimeSettings, app: App, rows: RowFil
         daemon=True,
         name="stop-watch",
     ).start()
-    client = aredis.from_url(board.redis_url, socket_connect_timeout=2.0)
+    client = _redis(board.redis_url)
     hub = Hub()
     servers = None
     try:
@@ -102,6 +108,18 @@ async def _main(board: Board, settings: RealtimeSettings, app: App, rows: RowFil
         await client.aclose()
 
 
+def _redis(url: str) -> aredis.Redis:
+    """The card's Redis client: a bounded pool where a burst of subscriptions (one identity
+    lookup each) waits for a connection instead of failing with "Too many connections"."""
+    pool = aredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=REDIS_POOL,
+        timeout=REDIS_POOL_WAIT_S,
+        socket_connect_timeout=2.0,
+    )
+    return aredis.Redis.from_pool(pool)  # closed with the client
+
+
 def _external(settings: RealtimeSettings) -> PusherClient:
     app = App(settings.external_app_id, settings.external_key, settings.external_secret)
     return PusherClient(settings.external, app)
@@ -120,7 +138,11 @@ async def _listen(servers: Servers, lookup: Any) -> None:
 
 def _identity_lookup(client: aredis.Redis, board: Board) -> Any:
     async def lookup(socket_id: str, channel: str) -> Identity | None:
-        raw = await client.get(names.identity(board.keys, socket_id, channel))
+        try:
+            raw = await client.get(names.identity(board.keys, socket_id, channel))
+        except (redis.RedisError, OSError) as exc:
+            LOGGER.warning("identity lookup for %s failed: %s", socket_id, exc)
+            raise IdentityUnavailable("the board's Redis did not answer") from None
         if raw is None:
             return None
         try:

@@ -5,7 +5,8 @@
     wait [realtime] replay_grace s                      (clients reconnect meanwhile)
     XREADGROUP ... 0      -> entries read before a restart but never acked: delivered now
     XREADGROUP ... >      -> new entries, blocking
-    XACK                  after each entry was sent to every subscriber allowed to see it
+    XACK                  after the entries of a batch were sent to every subscriber
+                          allowed to see them (one round trip per batch)
 
 An entry whose delivery fails on a store error (the database is down) stays pending and
 is retried; an entry that cannot be parsed is logged and acked (it can never succeed).
@@ -75,10 +76,14 @@ class Consumer:
             block=None if backlog else BLOCK_MS,
         )
         entries = found[0][1] if found else []
+        done: list[bytes] = []  # delivered, acked together (a crash before: sent again)
         for entry_id, fields in entries:
             if not await self._one(entry_id, fields):
+                await self._ack(done)
                 await asyncio.sleep(RETRY_S)
                 return True  # retry from the first pending entry
+            done.append(entry_id)
+        await self._ack(done)
         return backlog and bool(entries)
 
     async def _one(self, entry_id: bytes, fields: dict[bytes, bytes] | None) -> bool:
@@ -89,9 +94,13 @@ class Consumer:
             except DatastoreError as exc:
                 LOGGER.warning("change %s not delivered yet: %s", entry_id.decode(), exc)
                 return False
-        await self.client.xack(self.stream, names.GROUP, entry_id)
-        self.delivered += 1
         return True
+
+    async def _ack(self, done: list[bytes]) -> None:
+        """XACK the entries delivered, in one round trip."""
+        if done:
+            await self.client.xack(self.stream, names.GROUP, *done)
+            self.delivered += len(done)
 
 
 def _decode(entry_id: bytes, fields: dict[bytes, bytes] | None) -> dict[str, Any] | None:

@@ -27,11 +27,13 @@ class Identity:
     role: str
     sub: str | None
     claims: dict[str, Any]
+    key: str = field(init=False, repr=False, compare=False)
+    """Subscribers with the same key see the same rows (computed once: the delivery
+    groups a channel's subscribers by it for every change)."""
 
-    @property
-    def key(self) -> str:
-        """Subscribers with the same key see the same rows."""
-        return json.dumps([self.role, self.sub, self.claims], sort_keys=True, default=str)
+    def __post_init__(self) -> None:
+        key = json.dumps([self.role, self.sub, self.claims], sort_keys=True, default=str)
+        object.__setattr__(self, "key", key)
 
 
 @dataclass(slots=True)
@@ -39,6 +41,8 @@ class Client:
     socket: Any
     socket_id: str
     channels: set[str] = field(default_factory=set)
+    seen: float = 0.0  # monotonic time of the last frame from the client
+    pinged: float = 0.0  # when the server pinged it for silence (0: not pinged)
 
 
 @dataclass(slots=True)

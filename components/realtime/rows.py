@@ -42,10 +42,16 @@ class RowFilter:
     def visible(self, identity: Identity, change: Change) -> Change | None:
         if identity.role == "service_role":
             return change
-        adapter = self.stores[change["store"]]
-        if adapter.engine == "postgres":
-            return self._postgres(adapter, identity, change)
+        if self.stores.settings(change["store"]).engine == "postgres":
+            return self._postgres(self.stores[change["store"]], identity, change)
         return self._declared(identity, change)
+
+    def queries(self, identity: Identity, store: str) -> bool:
+        """Say whether `visible` runs a query for this identity (else it is pure CPU, cheap
+        enough to call on the event loop)."""
+        if identity.role == "service_role":
+            return False
+        return self.stores.settings(store).engine == "postgres"
 
     def restricted(self, store: str, table: str) -> bool:
         """Say whether rows of `table` differ per subscriber (ownership rule or RLS)."""

@@ -29,6 +29,27 @@ from .signing import SignatureError, check_channel_auth
 
 LOGGER = logging.getLogger(__name__)
 IdentityLookup = Callable[[str, str], Awaitable[Identity | None]]
+MAX_QUEUE = 16  # frames read ahead per connection (websockets' default)
+SWEEP_MAX_S = 5.0  # the activity sweep runs at least this often
+
+
+class IdentityUnavailable(Exception):
+    """The identity store (Redis) did not answer: the subscription may be retried."""
+
+
+class Running:
+    """A started WebSocketServer: websockets' server and the activity sweep."""
+
+    def __init__(self, server: Any, sweep: asyncio.Task[None]) -> None:
+        self.server, self.sweep = server, sweep
+
+    def close(self) -> None:
+        self.sweep.cancel()
+        self.server.close()
+
+    async def wait_closed(self) -> None:
+        await asyncio.gather(self.sweep, return_exceptions=True)
+        await self.server.wait_closed()
 
 
 class Refused(Exception):
@@ -54,15 +75,19 @@ class WebSocketServer:
         self.hub = hub
         self.identity = identity
 
-    async def start(self, host: str, port: int) -> Any:
-        return await serve(
+    async def start(self, host: str, port: int) -> Running:
+        server = await serve(
             self.handle,
             host,
             port,
             ping_interval=None,  # the Pusher protocol's own pusher:ping keeps connections
             max_size=self.settings.max_message_bytes,
-            max_queue=64,
+            max_queue=MAX_QUEUE,
+            # permessage-deflate keeps a zlib context per connection (~30 KB) and
+            # compresses every broadcast once per subscriber; off unless configured
+            compression="deflate" if self.settings.compression else None,
         )
+        return Running(server, asyncio.create_task(self._sweep()))
 
     async def handle(self, ws: ServerConnection) -> None:
         url = urlsplit(ws.request.path if ws.request else "/")
@@ -72,17 +97,16 @@ class WebSocketServer:
             await _close(ws, code, message)
             return
         client = self.hub.connect(ws, self._socket_id())
+        client.seen = time.monotonic()
         await ws.send(
             p.encode(
                 "pusher:connection_established",
                 {"socket_id": client.socket_id, "activity_timeout": self.settings.activity_timeout},
             )
         )
-        seen = [time.monotonic()]
-        watchdog = asyncio.create_task(self._watch(ws, seen))
         try:
             async for message in ws:
-                seen[0] = time.monotonic()
+                client.seen = time.monotonic()
                 try:
                     frame = p.parse_frame(message)
                     await self._dispatch(client, frame)
@@ -92,7 +116,6 @@ class WebSocketServer:
         except ConnectionClosed:
             pass
         finally:
-            watchdog.cancel()
             for channel, uid in self.hub.disconnect(client):
                 self._member_removed(channel, uid)
 
@@ -117,20 +140,35 @@ class WebSocketServer:
             if found not in self.hub.clients:
                 return found
 
-    async def _watch(self, ws: ServerConnection, seen: list[float]) -> None:
-        """Ping a silent client after activity_timeout; close 4201 if it does not answer."""
+    async def _sweep(self) -> None:
+        """Ping clients silent for activity_timeout; close 4201 those that did not answer.
+
+        One task serves every connection (a watchdog task per connection cost memory)."""
         idle, grace = self.settings.activity_timeout, self.settings.pong_timeout
+        every = min(SWEEP_MAX_S, idle / 4, grace / 4)
+        closing: set[asyncio.Task[None]] = set()
+        ping = p.encode("pusher:ping", {})
         while True:
-            wait = seen[0] + idle - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-                continue
-            pinged = time.monotonic()
-            await ws.send(p.encode("pusher:ping", {}))
-            await asyncio.sleep(grace)
-            if seen[0] < pinged:
-                await _close(ws, p.PONG_TIMEOUT, "pong reply not received")
-                return
+            await asyncio.sleep(every)
+            now = time.monotonic()
+            silent = []
+            for client in list(self.hub.clients.values()):
+                if client.pinged:
+                    if client.seen >= client.pinged:
+                        client.pinged = 0.0  # it answered (or said anything)
+                    elif now - client.pinged >= grace:
+                        client.pinged = float("inf")  # closed once
+                        task = asyncio.create_task(
+                            _close(client.socket, p.PONG_TIMEOUT, "pong reply not received")
+                        )
+                        closing.add(task)
+                        task.add_done_callback(closing.discard)
+                    continue
+                if now - client.seen >= idle:
+                    client.pinged = now
+                    silent.append(client.socket)
+            if silent:
+                self.hub.send_to(silent, ping)
 
     async def _dispatch(self, client: Client, frame: p.Frame) -> None:
         event = frame.event
@@ -203,7 +241,10 @@ class WebSocketServer:
         if p.db_target(channel) is not None and self.identity is not None:
             # on a board, table channels need the identity /realtime/v1/auth stored (rows
             # are filtered with it); standalone (no board) they are plain private channels
-            identity = await self.identity(client.socket_id, channel)
+            try:
+                identity = await self.identity(client.socket_id, channel)
+            except IdentityUnavailable as exc:
+                raise Refused("ServerError", f"{exc}: subscribe again shortly", 503) from None
             if identity is None:
                 raise Refused(
                     "AuthError",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from .server import IdentityLookup, WebSocketServer
 from .settings import RealtimeSettings
 
 LOGGER = logging.getLogger(__name__)
+OPEN_FILES_WANTED = 65_536  # soft limit to ask for when the hard one is unlimited
 
 
 @dataclass
@@ -50,3 +52,18 @@ async def serve_until(servers: Servers, stop: asyncio.Event) -> None:
         await stop.wait()
     finally:
         await servers.stop()
+
+
+def raise_open_files_limit() -> int:
+    """Raise the soft limit of open files to the hard one (each connection is a socket;
+    a common soft default is 1,024); return the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, OPEN_FILES_WANTED)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as exc:
+            LOGGER.warning("cannot raise the open files limit above %d: %s", soft, exc)
+            return soft
+        return target
+    return soft

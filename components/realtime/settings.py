@@ -8,6 +8,7 @@
     activity_timeout = 120    # s of silence before the server pings a client
     pong_timeout = 30         # s to answer that ping before the close (4201)
     replay_grace = 5          # s after a (re)start before the backlog is delivered
+    compression = false       # offer permessage-deflate (~30 KB more per connection)
     external = ""             # "http://soketi:6001": connector mode, no server of our own
     external_app_id = ""
     external_key = ""
@@ -49,6 +50,7 @@ class RealtimeSettings:
     replay_grace: float = 5.0
     max_message_bytes: int = 102_400
     max_presence_members: int = 100
+    compression: bool = False
     external: str = ""
     external_app_id: str = ""
     external_key: str = ""

@@ -51,10 +51,23 @@ class LocalSink:
             if sub.identity is not None:
                 groups[sub.identity.key].append(sub.client.socket)
                 identities[sub.identity.key] = sub.identity
+        # identities that see the same object share one encoded frame (service_role and
+        # every identity without a per-row rule see `change` itself): encode once, then
+        # websockets' broadcast() writes the same bytes to each socket
+        frames: dict[int, tuple[Any, str]] = {}
         for key, sockets in groups.items():
-            seen = await asyncio.to_thread(self.rows.visible, identities[key], change)
-            if seen is not None:
-                self.hub.send_to(sockets, p.encode(change["op"], json.dumps(seen), channel))
+            seen = await self._visible(identities[key], change)
+            if seen is None:
+                continue
+            found = frames.get(id(seen))  # the tuple keeps `seen` alive: ids stay unique
+            if found is None:
+                found = frames[id(seen)] = (seen, p.encode(change["op"], json.dumps(seen), channel))
+            self.hub.send_to(sockets, found[1])
+
+    async def _visible(self, identity: Identity, change: dict[str, Any]) -> Any:
+        if self.rows.queries(identity, change["store"]):
+            return await asyncio.to_thread(self.rows.visible, identity, change)
+        return self.rows.visible(identity, change)
 
 
 class ConnectorSink:
