@@ -3,6 +3,8 @@ and checked, with errors that say how to install them."""
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import shutil
 import subprocess
@@ -16,6 +18,7 @@ from .settings import BackupSettings
 
 VERSION = re.compile(rb"(\d+)(?:\.\d+|devel|beta|rc)")
 STDERR_TAIL = 2000  # characters of a tool's stderr kept in an error
+MAX_RESTORE_JOBS = 8  # pg_restore --jobs into scratch: one connection each
 
 
 def find(configured: str, candidates: Sequence[str], *, key: str, install: str) -> str:
@@ -53,7 +56,23 @@ def pg_tool(settings: BackupSettings, name: str, server_major: int) -> str:
     return path
 
 
+def restore_jobs() -> int:
+    """Parallel jobs for a pg_restore into scratch: the cores this process may use (<= 8)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_RESTORE_JOBS))
+
+
 def version_major(path: str) -> int:
+    """The tool's major version (asked once per program file: path, size and mtime)."""
+    stat = os.stat(path)
+    return _version_major(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _version_major(path: str, _size: int, _mtime_ns: int) -> int:
     out = subprocess.run([path, "--version"], capture_output=True, timeout=30, check=False)
     match = VERSION.search(out.stdout)
     if out.returncode != 0 or match is None:
@@ -97,6 +116,11 @@ class Process:
             raise BackupError(
                 f"{what} failed ({Path(self.args[0]).name} exited {code}): {err[-STDERR_TAIL:]}"
             )
+
+    def stop(self) -> None:
+        """Kill the tool (from any thread): its reader then sees the end of the output."""
+        if self.proc.poll() is None:
+            self.proc.kill()
 
     def kill(self) -> None:
         if self.proc.poll() is None:

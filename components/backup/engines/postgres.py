@@ -8,6 +8,7 @@ while the board keeps writing. Passwords reach the tools through PGPASSWORD, nev
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from pathlib import Path
 
@@ -29,6 +30,9 @@ WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 ORDER BY 1, 2
 """
 ROLES = ("anon", "authenticated", "service_role")  # MagAuth's roles, cluster-wide
+# pg_restore --jobs reads our dumps (written to a pipe: no data offsets in the TOC) from
+# 13 on; in 12 only from 12.4 (PostgreSQL commit f009591d), so older ones restore serially.
+PARALLEL_FROM = 13
 
 
 def _parts(settings: StoreSettings) -> dict[str, str]:
@@ -62,9 +66,11 @@ def server_major(conn: psycopg.Connection) -> int:
     return conn.info.server_version // 10000
 
 
-def _counts(conn: psycopg.Connection) -> dict[str, int]:
+def _counts(conn: psycopg.Connection, stop: threading.Event | None = None) -> dict[str, int]:
     counts = {}
     for schema, table in conn.execute(TABLES).fetchall():
+        if stop is not None and stop.is_set():
+            raise BackupError("counting stopped: the dump failed")
         query = sql.SQL("SELECT count(*) FROM {}.{}").format(
             sql.Identifier(schema), sql.Identifier(table)
         )
@@ -85,16 +91,76 @@ def dump(
         pg_dump = tools.pg_tool(tools_, "pg_dump", major)
         conninfo, env = tool_env(settings)
         proc = tools.Process([pg_dump, "-Fc", "--snapshot", snapshot, "-d", conninfo], env=env)
+        counting = Counting(conn, name, proc)
         try:
-            counts = _counts(conn)  # in the exported snapshot, while pg_dump reads it too
             written = sink(proc.chunks())
+            counting.raise_failure()  # a failed count stops pg_dump: say why, not "killed"
+            proc.finish(f"pg_dump of store {name}")
+            counts = counting.result()
         except BaseException:
+            counting.cancel()
             proc.kill()
             raise
-        proc.finish(f"pg_dump of store {name}")
     finally:
         conn.close()
     return Dumped(written, counts, version)
+
+
+class Counting:
+    """The row counts, taken in a thread on the snapshot's own connection while pg_dump runs.
+
+    The connection's transaction exported the snapshot pg_dump dumps, so the counts are
+    exactly the dump's rows; running them beside the dump (instead of before it, when
+    pg_dump would sit blocked on its full pipe) keeps them off the backup's critical path.
+    If counting fails, pg_dump is stopped at once and `result()` raises the reason.
+    """
+
+    def __init__(self, conn: psycopg.Connection, name: str, proc: tools.Process) -> None:
+        self._conn, self._name, self._proc = conn, name, proc
+        self._counts: dict[str, int] | None = None
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"count-{name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            # one core for the counts, the other(s) for pg_dump: no parallel workers, no JIT
+            self._conn.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            self._conn.execute("SET LOCAL jit = off")
+            self._counts = _counts(self._conn, self._stop)
+        except BaseException as exc:  # handed to the dumping thread by result()
+            self._error = exc
+            if not self._stop.is_set():
+                self._proc.stop()
+
+    def result(self) -> dict[str, int]:
+        """Wait for the counts; BackupError when they could not be taken."""
+        self._thread.join()
+        self.raise_failure()
+        assert self._counts is not None
+        return self._counts
+
+    def raise_failure(self) -> None:
+        """Raise a BackupError now if counting has failed (without waiting for it)."""
+        if self._error is not None:
+            if isinstance(self._error, BackupError):
+                raise self._error
+            detail = " ".join(str(self._error).split()) or type(self._error).__name__
+            raise BackupError(
+                f"counting the rows of store {self._name} failed: {detail}",
+                hint="the dump was stopped; check the store's server and try again",
+            ) from None
+
+    def cancel(self) -> None:
+        """Stop a count still running (the dump failed) and wait for the thread."""
+        self._stop.set()
+        if self._thread.is_alive():
+            try:
+                self._conn.cancel()
+            except psycopg.Error:
+                pass  # the connection is gone: the thread ends with an error anyway
+        self._thread.join()
 
 
 def count(name: str, settings: StoreSettings) -> dict[str, int]:
@@ -110,7 +176,13 @@ def _restore_into(
     *,
     clean: bool,
     what: str,
+    jobs: int = 1,
 ) -> None:
+    """pg_restore a file into `dbname`: in one transaction, or with `jobs` parallel jobs.
+
+    pg_restore cannot do both: the store itself is restored in one transaction (all or
+    nothing); a throwaway scratch database, where atomicity buys nothing, with -j.
+    """
     with connect(settings, "postgres", autocommit=True) as admin:
         pg_restore = tools.pg_tool(tools_, "pg_restore", server_major(admin))
         _ensure_roles(admin)
@@ -118,7 +190,10 @@ def _restore_into(
     parts["dbname"] = dbname
     password = parts.pop("password", None)
     env = {**os.environ, **({"PGPASSWORD": password} if password else {})}
-    args = [pg_restore, "--no-owner", "--single-transaction", "-d", make_conninfo(**parts)]
+    if jobs > 1 and tools.version_major(pg_restore) < PARALLEL_FROM:
+        jobs = 1
+    mode = ["--exit-on-error", f"--jobs={jobs}"] if jobs > 1 else ["--single-transaction"]
+    args = [pg_restore, "--no-owner", *mode, "-d", make_conninfo(**parts)]
     if clean:
         args[1:1] = ["--clean", "--if-exists"]
     tools.run([*args, str(plain)], env=env, what=what)
@@ -161,7 +236,13 @@ def trial(
             ) from None
     try:
         _restore_into(
-            settings, scratch, plain, tools_, clean=False, what=f"trial restore of store {name}"
+            settings,
+            scratch,
+            plain,
+            tools_,
+            clean=False,
+            what=f"trial restore of store {name}",
+            jobs=tools.restore_jobs(),
         )
         with connect(settings, scratch) as conn:
             return _counts(conn)
