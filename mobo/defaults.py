@@ -59,6 +59,7 @@ GATEWAY_REQUEST_EVENTS = "publish"  # api.request: off, publish, or publish + hi
 GATEWAY_EVENT_QUEUE = 10_000  # api.request events waiting per worker before dropping
 GATEWAY_METRICS = "service_role"  # who may read /metrics
 GATEWAY_SCHEMA_CHECK_S = 2.0  # how often each worker looks for DDL (0: never)
+GATEWAY_PARSE_CACHE = 1024  # parsed REST requests each worker remembers (LRU)
 
 # Rate limits (GCRA): "<count>/<period>[ burst <n>]", "" or "off" for none
 RATE_LIMIT_REST_IP = "100/1s burst 200"
@@ -69,6 +70,9 @@ RATE_LIMIT_REALTIME_IP = "100/1s burst 200"
 RATE_LIMIT_REALTIME_KEY = "1000/1s burst 2000"
 RATE_LIMIT_DEFAULT_IP = "100/1s burst 200"
 RATE_LIMIT_DEFAULT_KEY = ""
+RATE_LIMIT_BLOCK_MAX = 64  # most requests of a bucket a worker reserves in one Redis call
+RATE_LIMIT_BLOCK_SHARE = 32  # ... and at most burst / this (a burst under 64: one at a time)
+RATE_LIMIT_LEASE_S = 0.25  # reserved requests not used within this are dropped
 
 # Worker
 WORKER_QUEUES = ("default", "backup", "sentinel")

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from pathlib import Path
 
 import pytest
 import redis
 
+from components.gateway.platform.allowance import cap
 from components.gateway.platform.clientip import bucket_ip, client_ip
 from components.gateway.platform.ratelimit import RateLimiter
 from components.gateway.platform.settings import parse_limit, parse_networks
 from mobo.exceptions import ConfigError
 from mobo.kernel.keys import Keys
+from tests.conftest import REDIS_URL
 from tests.gateway.platform_support import anon, app_client, make_board, service
 
 RATE_HEADERS = ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset")
@@ -133,6 +136,85 @@ def test_bucket_keys_expire_once_drained(redis_client: redis.Redis, keys: Keys) 
     RateLimiter(redis_client, keys).check([("ttl", limit)])
     ttl = redis_client.pttl(keys.rate_limit("ttl"))
     assert 0 < ttl <= 102
+
+
+# -- blocks: a worker reserves several requests of a bucket at once
+
+
+def _drive(prefix: str, spec: str, checks: int, start: object, out: object) -> None:
+    """One worker process: `checks` requests against bucket "shared"; puts (allowed, trips)."""
+    limit = parse_limit(spec, "t")
+    assert limit is not None
+    limiter = RateLimiter(redis.Redis.from_url(REDIS_URL), Keys(prefix=prefix))
+    start.wait(30)  # type: ignore[attr-defined]
+    verdicts = [limiter.check([("shared", limit)]) for _ in range(checks)]
+    allowed = sum(1 for v in verdicts if v is not None and v.allowed)
+    out.put((allowed, limiter.round_trips, sum(1 for v in verdicts if v is None)))  # type: ignore[attr-defined]
+
+
+def test_a_hot_bucket_is_reserved_in_blocks_and_counted_exactly_in_one_worker(
+    redis_client: redis.Redis, keys: Keys
+) -> None:
+    limit = parse_limit("100/1h burst 640", "t")  # blocks of at most 640 / 32 = 20
+    assert limit is not None and cap(limit) == 20
+    limiter = RateLimiter(redis_client, keys)
+    verdicts = [limiter.check([("hot", limit)]) for _ in range(300)]
+    assert all(v is not None and v.allowed for v in verdicts)
+    assert [v.remaining for v in verdicts if v] == list(range(639, 339, -1))
+    assert limiter.round_trips < 30  # 1, 2, 4, 8, 16, then 20 at a time
+    # what Redis holds covers every request answered locally (counted before it passed)
+    tat_us = int(redis_client.get(keys.rate_limit("hot")) or 0)
+    now_us = int(redis_client.time()[0]) * 1_000_000
+    assert tat_us - now_us >= 299 * limit.interval_us
+
+
+def test_a_rarely_seen_bucket_is_counted_one_request_at_a_time(
+    redis_client: redis.Redis, keys: Keys
+) -> None:
+    limit = parse_limit("100/1h burst 640", "t")
+    assert limit is not None
+    limiter = RateLimiter(redis_client, keys, blocks=False)
+    for _ in range(5):
+        assert limiter.check([("cold", limit)]).allowed  # type: ignore[union-attr]
+    assert limiter.round_trips == 5
+    assert redis_client.pttl(keys.rate_limit("cold")) <= 5 * limit.interval_us // 1000 + 2
+
+
+def test_a_refusal_is_answered_locally_until_the_bucket_has_room(
+    redis_client: redis.Redis, keys: Keys
+) -> None:
+    limit = parse_limit("2/1m", "t")
+    assert limit is not None
+    limiter = RateLimiter(redis_client, keys)
+    verdicts = [limiter.check([("full", limit)]) for _ in range(10)]
+    assert [v.allowed for v in verdicts if v] == [True, True] + [False] * 8
+    assert limiter.round_trips == 3  # two grants, one refusal; the rest from memory
+    assert all(v is not None and v.retry_after_s >= 29 for v in verdicts[2:])
+
+
+def test_two_worker_processes_share_a_bucket_within_the_documented_bound(
+    keys: Keys,
+) -> None:
+    """Blocks reserved by two processes: never more than the burst passes (no time for
+    refills at 100/h), and at most one block per worker is refused early."""
+    spec = "100/1h burst 640"
+    limit = parse_limit(spec, "t")
+    assert limit is not None
+    ctx = multiprocessing.get_context("spawn")
+    start, out = ctx.Event(), ctx.Queue()
+    workers = [
+        ctx.Process(target=_drive, args=(keys.prefix, spec, 400, start, out)) for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    start.set()
+    results = [out.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(30)
+    assert all(failed == 0 for _, _, failed in results)  # Redis answered every call
+    allowed = sum(a for a, _, _ in results)
+    assert limit.burst - 2 * cap(limit) <= allowed <= limit.burst
+    assert all(trips < 400 // 4 for _, trips, _ in results)  # mostly answered locally
 
 
 # -- over HTTP

@@ -2,11 +2,12 @@
 
     request ─▶ ObserveMiddleware   times it, counts it, queues its `api.request` event
            ─▶ CorsMiddleware      answers preflights (before auth), adds CORS headers
-           ─▶ RateLimitMiddleware GCRA buckets per IP and per key in Redis (one round trip)
+           ─▶ RateLimitMiddleware GCRA buckets per IP and per key, reserved from Redis in blocks
            ─▶ the resource        (REST, auth, …; `/metrics`, `/rest/v1/` are here)
 
 Modules: settings (config parsing), clientip (trusted proxies), identity (the Principal,
-once per request), ratelimit (GCRA in Lua) and limits (the middleware), cors, metrics,
+once per request), ratelimit (GCRA in Lua), allowance (the worker's reserved blocks) and
+limits (the middleware), cors, metrics,
 reporter (the per-worker sender thread), observe, openapi (+ openapi_parts),
 fingerprint and schemawatch (schema reload), resources, runtime (`Platform`), cli
 (`mobo schema:reload`). See docs/gateway.md.

@@ -52,8 +52,9 @@ def mount(app: falcon.App, config: Config, services: Any) -> RestApi:
         load_permissions(config, stores),
         aggregates=config.gateway.aggregates,
     )
-    app.add_route(f"{PREFIX}/{{table}}", TableResource(api))
-    app.add_route(f"{PREFIX}/rpc/{{function}}", RpcResource(api))
+    identify = getattr(getattr(services, "platform", None), "identify", None)
+    app.add_route(f"{PREFIX}/{{table}}", TableResource(api, identify=identify))
+    app.add_route(f"{PREFIX}/rpc/{{function}}", RpcResource(api, identify=identify))
     return api
 
 

@@ -17,11 +17,12 @@ from typing import Protocol
 from components.datastore import Adapter
 from components.datastore.schema import Schema, Table
 from components.gateway.errors import ApiError
-from components.gateway.postgrest.request import Action, Kind, parse_request
+from components.gateway.postgrest.request import Action, Kind
 from components.gateway.rest import errors, reads, rpc, writes
 from components.gateway.rest.call import Call, Reply, Target
 from components.gateway.rest.guard import Guard
 from components.gateway.rest.identity import Authenticate
+from components.gateway.rest.parsed import parsed
 from components.gateway.rest.permissions import Permissions
 from components.gateway.rest.session import Caller, open_session
 from mobo.exceptions import DatastoreError
@@ -82,13 +83,8 @@ class RestApi:
             allow = ALLOW_RPC if call.target[:1] == ["rpc"] else ALLOW
             return Reply(200, {"Allow": allow})
         principal = call.principal or self.authenticate(call.headers)
-        request = parse_request(
-            call.method,
-            call.target,
-            call.params,
-            call.header_pairs,
-            profiles=self.profiles,
-            aggregates=self.aggregates,
+        request = parsed(
+            call.method, call.target, call.params, call.headers, self.profiles, self.aggregates
         )
         store = self.store_of(request.profile)
         guard = Guard(self.permissions.get(store), principal)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import falcon
 
 from components.gateway.rest.api import RestApi
@@ -14,9 +17,15 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 class _Resource:
     """Every verb goes through `RestApi.serve`; the resource only moves bytes."""
 
-    def __init__(self, api: RestApi, max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        api: RestApi,
+        max_body: int = MAX_BODY_BYTES,
+        identify: Callable[[falcon.Request], Any] | None = None,
+    ) -> None:
         self._api = api
         self._max_body = max_body
+        self._identify = identify  # the platform's, which knows the project keys by value
 
     def _serve(self, req: falcon.Request, resp: falcon.Response, target: list[str]) -> None:
         body = b""
@@ -24,6 +33,8 @@ class _Resource:
             body = read_body(req.bounded_stream, req.content_length, self._max_body)
         # the platform's middleware may have verified the caller already (rate limits)
         known = req.context.get("principal")
+        if known is None and self._identify is not None:
+            known = self._identify(req)  # None: refused or absent, the API says which
         call = Call(req.method, target, query_pairs(req.query_string), req.headers, body, known)
         reply = self._api.serve(call)
         req.context.principal = reply.principal  # for the gateway's request events
