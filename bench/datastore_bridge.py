@@ -1,6 +1,7 @@
 """MagBridge throughput, SQLite -> PostgreSQL, against a raw COPY of the same rows.
 
     .venv/bin/python bench/datastore_bridge.py [--rows 1000000] [--batch 10000] [--rounds 3]
+        [--workers 2]
 
 A SQLite table of `--rows` rows (id INTEGER PRIMARY KEY, n INTEGER, label TEXT of 20
 characters, amount NUMERIC(12,2), at TIMESTAMP) is made with a recursive CTE in a temp
@@ -11,9 +12,10 @@ dropped afterwards). Each round, in the same run:
   csv)` into an empty table of the same types and primary key, fed the file's bytes
   through psycopg's `cursor.copy`, and its commit;
 - bridge: `copy_table()` into a table it creates: planning, creating the table, the copy
-  in keyset batches (each with its checkpoint), and the verification (source count, the
-  whole target read back and checksummed). `copy` is the time until the last batch was
-  committed; `verify` the rest.
+  in keyset batches (each with its checkpoint; read and converted by `--workers`
+  processes), and the verification (source count, and the checksum of every target row,
+  computed by PostgreSQL). `copy` is the time until the last batch was committed;
+  `verify` the rest.
 
 Printed: the median (and best) rows/s of each, and of the bridge's share of raw COPY
 speed, round by round (raw seconds over bridge seconds); the load average is shown per
@@ -39,6 +41,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from components.bridge import Progress, copy_table
+from components.bridge.copy import DEFAULT_WORKERS
 from components.datastore import open_adapter
 
 SOURCE_DDL = (
@@ -85,7 +88,7 @@ def raw_copy(dsn: str, data: bytes) -> float:
         return time.perf_counter() - start
 
 
-def bridge_copy(source: Path, dsn: str, batch: int) -> dict[str, float]:
+def bridge_copy(source: Path, dsn: str, batch: int, workers: int) -> dict[str, float]:
     """Copy with MagBridge into a new table; return the total, copy and verify seconds."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS t")
@@ -98,7 +101,7 @@ def bridge_copy(source: Path, dsn: str, batch: int) -> dict[str, float]:
     src = open_adapter("lite", {"engine": "sqlite", "path": str(source)})
     dst = open_adapter("pg", {"engine": "postgres", "dsn": dsn, "pool_max": 4})
     try:
-        result = copy_table(src, "t", dst, "t", batch=batch, progress=progress)
+        result = copy_table(src, "t", dst, "t", batch=batch, progress=progress, workers=workers)
     finally:
         src.close()
         dst.close()
@@ -116,6 +119,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3, help="raw/bridge rounds, interleaved")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="bridge processes")
     parser.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     name = f"mobo_bench_{uuid.uuid4().hex[:10]}"
@@ -129,6 +133,7 @@ def main() -> None:
             finally:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     report(args.rows, raws, bridges)
+    print(f"workers {args.workers}, batch {args.batch:,}")
 
 
 def prepare(tmp: Path, rows: int) -> tuple[Path, bytes]:
@@ -151,7 +156,7 @@ def run_rounds(
     bridges: list[dict[str, float]] = []
     for number in range(1, args.rounds + 1):
         raws.append(raw_copy(dsn, data))
-        bridge = bridge_copy(source, dsn, args.batch)
+        bridge = bridge_copy(source, dsn, args.batch, args.workers)
         bridges.append(bridge)
         print(
             f"round {number}: raw {raws[-1]:.2f} s, bridge {bridge['total']:.2f} s "

@@ -36,7 +36,7 @@ class Job:
     state: str = "copying"
     last_key: str | None = None  # JSON (keys.dump_key) of the last copied row's key
     rows: int = 0
-    checksum: str = "0" * 16  # of the source rows copied so far
+    checksum: str = "md5:" + "0" * 16  # of the source rows copied so far (Checksum.recorded)
     started_at: str = ""
     updated_at: str = ""
     error: str | None = None

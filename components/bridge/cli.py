@@ -32,10 +32,22 @@ DEFAULT_BATCH = 10_000  # = copy.DEFAULT_BATCH, kept here so `mobo --help` stays
     help="Continue an interrupted copy after its last checkpoint, or empty the target "
     "table this job wrote and start over.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes reading and converting batches [default: 2, or 1 on a single core].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.pass_obj
 def copy_command(
-    home: Path | None, source: str, target: str, batch: int, resume: bool, as_json: bool
+    home: Path | None,
+    source: str,
+    target: str,
+    batch: int,
+    resume: bool,
+    workers: int | None,
+    as_json: bool,
 ) -> None:
     """Copy a table between two stores (any engines), then verify it by checksum."""
     from components.datastore import close_all
@@ -44,20 +56,22 @@ def copy_command(
     from mobo.kernel.config import load_config
 
     from . import screen
-    from .copy import copy_table
+    from .copy import DEFAULT_WORKERS, copy_table
     from .stores import stores_from_config
 
     (src_name, src_table), (dst_name, dst_table) = _split(source), _split(target)
     config = load_config(home)
     stores = stores_from_config(config, [src_name, dst_name])
+    workers = workers or DEFAULT_WORKERS
     try:
         if as_json:
             result = copy_table(stores[src_name], src_table, stores[dst_name], dst_table,
-                                batch=batch, resume=resume)  # fmt: skip
+                                batch=batch, resume=resume, workers=workers)  # fmt: skip
         else:
             with screen.progress_bar(f"{source} → {target}") as bar:
                 result = copy_table(stores[src_name], src_table, stores[dst_name], dst_table,
-                                    batch=batch, resume=resume, progress=bar)  # fmt: skip
+                                    batch=batch, resume=resume, progress=bar,
+                                    workers=workers)  # fmt: skip
     except DatastoreError as exc:
         if not as_json:
             raise

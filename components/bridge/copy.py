@@ -14,10 +14,12 @@ job `done` and a result returned; anything else raises (`UnrepresentableValue`,
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import asdict, dataclass
+from functools import partial
 
 from components.datastore import Adapter
 from mobo.exceptions import BridgeError, VerificationFailed
@@ -28,13 +30,28 @@ from .convert import BadValue
 from .drivers import Row
 from .jobs import record_failure, start_job
 from .keys import dump_key, load_key
+from .parallel import Rejected, Workers, usable
+from .pgsum import checksum_sql, server_checksum
 from .pipeline import Committer
 from .plan import Plan, plan_copy
 from .refusals import refused, unreadable, write_refused
-from .stream import Converters, Side, WriteFailed, count_rows, read_batches, write_batch
+from .stream import (
+    Converters,
+    Payload,
+    Side,
+    WriteFailed,
+    count_rows,
+    read_batches,
+    read_range,
+    write_batch,
+)
 
 DEFAULT_BATCH = 10_000  # rows per batch (and per target transaction)
-Batch = tuple[list[Row], list[list[object]], Job]  # source rows, target columns, checkpoint
+DEFAULT_WORKERS = min(2, os.cpu_count() or 1)  # processes reading and converting batches
+Key = tuple[object, ...]
+Reread = Callable[[], list[Row]]  # the batch's source rows, to name one the target refuses
+Batch = tuple[Reread, Payload, Job]  # a batch for the writer, with its checkpoint
+Prepared = tuple[Reread, Payload, Checksum, Key]  # ... with its checksum and last key
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,18 +95,23 @@ def copy_table(
     batch: int = DEFAULT_BATCH,
     resume: bool = True,
     progress: Callable[[Progress], object] | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> CopyResult:
     """Copy `src_table` of `src` into `dst_table` of `dst`; see the module docstring.
 
     `resume=False` forgets the job's checkpoint and empties the target table first (only
     a table this job wrote: rows nobody copied are never deleted). An exception raised
     by `progress` stops the copy after a committed batch; it resumes from there.
+    `workers` processes read and convert the batches when there are more than two batches
+    (`parallel.py`; 1: all in this process).
     """
     if batch < 1:
         raise BridgeError(f"batch must be at least 1, not {batch}")
+    if workers < 1:
+        raise BridgeError(f"workers must be at least 1, not {workers}")
     started = time.perf_counter()
     plan = plan_copy(src, src_table, dst, dst_table)
-    return _Copy(src, dst, plan, batch, progress or _quiet, started).run(resume)
+    return _Copy(src, dst, plan, batch, progress or _quiet, started, workers).run(resume)
 
 
 class _Copy:
@@ -103,8 +125,10 @@ class _Copy:
         batch: int,
         progress: Callable[[Progress], object],
         started: float,
+        workers: int = 1,
     ) -> None:
         self.plan, self.batch, self.progress, self.started = plan, batch, progress, started
+        self.workers = workers  # processes reading and converting batches
         self.source = Side.of(src, plan, target=False)
         self.target = Side.of(dst, plan, target=True)
         self.convert = Converters(plan)
@@ -134,27 +158,55 @@ class _Copy:
 
     def _copy(self) -> Checksum:
         job = self.job
-        copied = Checksum.from_hex(job.rows, job.checksum)
+        copied = Checksum.from_recorded(job.rows, job.checksum)
+        if copied is None:
+            raise BridgeError(
+                f"{job.job} was interrupted under an earlier MagBridge, whose checksum "
+                "cannot be carried on",
+                hint="pass --restart to copy it again from the start",
+            )
         after = load_key(job.last_key) if job.last_key else None
         total = max(count_rows(self.source), copied.rows)
-        with Committer(self._commit) as committer:
-            for rows in read_batches(self.source, self.batch, after):
-                try:
-                    out, spelled = self.convert.outgoing(rows)
-                except BadValue as exc:
-                    row = rows[exc.index]
-                    raise refused(self.plan, self.source, self.names[1], row, exc) from None
-                copied = copied.plus(spelled, len(rows))
+        parallel = usable(self.source.adapter, self.workers)
+        parallel = parallel and total - copied.rows > 2 * self.batch
+        with ExitStack() as stack:
+            if parallel:
+                workers = stack.enter_context(Workers(self.source, self.plan, self.workers))
+                batches = self._in_workers(workers, after)
+            else:
+                batches = self._in_process(after)
+            stack.enter_context(closing(batches))
+            committer = stack.enter_context(Committer(self._commit))
+            for reread, payload, part, last_key in batches:
+                copied = copied + part
                 job = job.advanced(
                     state="copying",
-                    last_key=dump_key(self.source.key_of(rows[-1])),
+                    last_key=dump_key(last_key),
                     rows=copied.rows,
-                    checksum=copied.hex,
+                    checksum=copied.recorded,
                 )
-                committer.submit((rows, out, job))
+                committer.submit((reread, payload, job))
                 self._committed(committer.done(), total)
         self._committed(committer.done(), total)
         return copied
+
+    def _in_process(self, after: Key | None) -> Iterator[Prepared]:
+        """Read and convert the batches here, one after the other."""
+        for rows in read_batches(self.source, self.batch, after):
+            try:
+                payload, part = self.convert.prepared(rows)
+            except BadValue as exc:
+                raise refused(self.plan, self.source, self.names[1], rows[exc.index], exc) from None
+            yield (lambda rows=rows: rows), payload, part, self.source.key_of(rows[-1])
+
+    def _in_workers(self, workers: Workers, after: Key | None) -> Iterator[Prepared]:
+        """Take the batches worker processes read and convert (`parallel.py`)."""
+        for batch in workers.batches(self.batch, after):
+            if isinstance(batch, Rejected):
+                exc = batch.bad_value()
+                raise refused(self.plan, self.source, self.names[1], batch.row, exc)
+            reread = partial(read_range, self.source, batch.after, batch.upto)
+            yield reread, batch.payload, batch.checksum, batch.last_key
 
     def _committed(self, batches: list[Batch], total: int) -> None:
         for _, _, job in batches:
@@ -163,12 +215,13 @@ class _Copy:
 
     def _commit(self, batch: Batch) -> None:
         """Write a batch and its checkpoint in one target transaction (the writer thread)."""
-        rows, out, job = batch
+        reread, payload, job = batch
         with self.target.adapter.transaction() as tx:
             try:
-                write_batch(self.target, tx.connection, out)
+                write_batch(self.target, tx.connection, payload)
             except WriteFailed as exc:
                 failure = exc.failure
+                rows = reread()
                 raise write_refused(self.plan, self.source, self.names[1], rows, failure) from exc
             self.checkpoints.save(job, tx)
         self.job = job
@@ -178,7 +231,7 @@ class _Copy:
     def _verify(self, copied: Checksum) -> None:
         self._save(self.job.advanced(state="verifying"))
         source_rows = count_rows(self.source)
-        seen = self._read_back(copied.rows)
+        seen = self._on_server(copied.rows) or self._read_back(copied.rows)
         if seen != copied or source_rows != copied.rows:
             raise VerificationFailed(
                 f"{self.names[1]} does not match {self.names[0]}: copied {copied.rows} rows "
@@ -188,6 +241,22 @@ class _Copy:
                 "when it is quiet; otherwise report this as a MagBridge bug",
             )
         self._save(self.job.advanced(state="done", error=None))
+
+    def _on_server(self, expected: int) -> Checksum | None:
+        """Return the target table's checksum computed by PostgreSQL (`pgsum.py`), or None
+        where it cannot be (another engine, a column without an SQL spelling)."""
+        target = self.target
+        if target.adapter.engine != "postgres":
+            return None
+        sql = checksum_sql(target.driver.table(target.table), self.plan.columns,
+                           target.driver.quote)  # fmt: skip
+        if sql is None:
+            return None
+        with target.adapter.transaction() as tx:
+            seen = server_checksum(tx.connection, sql)
+        if seen is not None:
+            self._report("verify", seen.rows, expected, 1)
+        return seen
 
     def _read_back(self, expected: int) -> Checksum:
         """Return the checksum of every row of the target table, read back."""

@@ -234,9 +234,13 @@ def _sqlite_decimals(column: Sequence[object]) -> list[object]:
     """SQLite keeps NUMERIC as integers and floats (text only when not a number)."""
     if only(column, float, int):
         texts = list(map(repr, column))
-        joined = "".join(texts)
+        joined = "\n".join(texts)
         if "e" not in joined and "n" not in joined:  # no exponents, nan or inf
-            return trim_decimals(texts)
+            # repr() ends a float with a zero only in ".0": dropped on the joined text
+            trimmed = ("\n" + joined + "\n").replace(".0\n", "\n")
+            if "\n-0\n" in trimmed:
+                return trim_decimals(texts)
+            return trimmed[1:-1].split("\n")  # type: ignore[return-value]
     elif only(column, str) and all(map(PLAIN_NUMBER.fullmatch, column)):
         return trim_decimals(column)  # type: ignore[arg-type]
     return _any_decimals(column)

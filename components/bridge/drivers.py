@@ -100,6 +100,55 @@ class Driver:
             ors.append("(" + " AND ".join(ands) + ")")
         return " OR ".join(ors)
 
+    def boundary(
+        self,
+        table: str,
+        columns: Sequence[tuple[str, TypeInfo]],
+        key: Sequence[str],
+        *,
+        after: bool,
+    ) -> str:
+        """Return the query of the key `OFFSET n` rows after a key (or from the start)."""
+        info = dict(columns)
+        exprs = ", ".join(self.select_expr(k, info[k]) for k in key)
+        order = ", ".join(self.quote(k) for k in key)
+        where = f" WHERE {self._after(key)}" if after else ""
+        return (
+            f"SELECT {exprs} FROM {self.table(table)}{where} ORDER BY {order} "
+            f"LIMIT 1 OFFSET {self.mark}"
+        )
+
+    def select_range(
+        self,
+        table: str,
+        columns: Sequence[tuple[str, TypeInfo]],
+        key: Sequence[str],
+        after: bool,
+        upto: bool,
+    ) -> str:
+        """Return the query of the rows after a key and up to another, in key order."""
+        exprs = ", ".join(self.select_expr(name, info) for name, info in columns)
+        order = ", ".join(self.quote(k) for k in key)
+        conds = [f"({self._after(key)})"] if after else []
+        if upto:
+            conds.append(f"({self._upto(key)})")
+        where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        return f"SELECT {exprs} FROM {self.table(table)}{where} ORDER BY {order}"
+
+    def _upto(self, key: Sequence[str]) -> str:
+        """`k1 <= ?` for one column; `(k1 < ?) OR (k1 = ? AND k2 <= ?) ...` for several."""
+        ors = []
+        for i, name in enumerate(key):
+            ands = [f"{self.quote(k)} = {self.mark}" for k in key[:i]]
+            last = i == len(key) - 1
+            ands.append(f"{self.quote(name)} {'<=' if last else '<'} {self.mark}")
+            ors.append("(" + " AND ".join(ands) + ")")
+        return " OR ".join(ors)
+
+    def upto_params(self, upto: Sequence[object]) -> list[object]:
+        """Return the parameters of `_upto`: the same shape as `_after`'s."""
+        return self.after_params(upto)
+
     @staticmethod
     def after_params(last: Sequence[object]) -> list[object]:
         """Return the parameters of `_after` for the last key read."""
@@ -170,12 +219,16 @@ class PostgresDriver(Driver):
     def run(self, conn: Any, sql: str, params: Sequence[object] = ()) -> None:
         conn.execute(sql, params)
 
-    def write(self, conn: Any, table: str, names: Sequence[str], columns: Columns) -> None:
-        """COPY columns of text fields (`pgcopy.py`), sent as one block of bytes."""
+    def write(self, conn: Any, table: str, names: Sequence[str], columns: Columns | bytes) -> None:
+        """COPY columns of text fields (`pgcopy.py`), sent as one block of bytes (or the
+        block itself, already made)."""
         quoted = ", ".join(self.quote(c) for c in names)
         statement = f"COPY {self.table(table)} ({quoted}) FROM STDIN"
-        lines = map("\t".join, zip(*columns, strict=True))
-        data = ("\n".join(lines) + "\n").encode()  # type: ignore[arg-type]
+        if isinstance(columns, bytes):
+            data = columns
+        else:
+            lines = map("\t".join, zip(*columns, strict=True))
+            data = ("\n".join(lines) + "\n").encode()  # type: ignore[arg-type]
         with conn.cursor() as cursor, cursor.copy(statement, ()) as copy:
             copy.write(data)
 

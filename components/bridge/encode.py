@@ -51,6 +51,33 @@ def encoder(source: Kind, target: TypeInfo) -> Encode:
     return encode
 
 
+def checker(source: Kind, target: TypeInfo) -> Convert:
+    """Return the function that only checks a column for `target` (what `encoder` checks).
+
+    For a PostgreSQL target whose COPY fields are the canonical spellings themselves
+    (`fused`), the batch's COPY text is made from the checksum's text instead.
+    """
+    steps = [step(target) for step in STEPS.get((target.engine, target.kind), ())]
+
+    def check(neutral: Sequence[object]) -> list[object]:
+        out = neutral
+        for fn in steps:
+            out = fn(out)
+        return out  # type: ignore[return-value]
+
+    return check
+
+
+def fused(source: Kind, target: TypeInfo) -> bool:
+    """Tell whether a column's COPY fields for `target` are its canonical spellings (but
+    for NULL, and for text holding COPY's or the checksum's special characters)."""
+    if target.engine != "postgres":
+        return False
+    if source is Kind.TEXT:
+        return target.kind is Kind.TEXT
+    return target.kind not in (Kind.TEXT, Kind.JSON, Kind.ARRAY, Kind.OTHER, Kind.BYTES)
+
+
 def _spelled(target: TypeInfo) -> str:
     return f"{target.spelled} on {target.engine}"
 

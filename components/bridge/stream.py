@@ -13,16 +13,21 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from components.datastore import Adapter
+from components.datastore.schema import Kind
 
-from .checksum import canonical
-from .convert import BadValue
+from .checksum import NULL, ROW_BYTES, Checksum, batch_text, canonical
+from .convert import BadValue, non_null
 from .decode import decoder
 from .drivers import Driver, Failure, Row, driver_for
-from .encode import encoder
+from .encode import checker, encoder, fused
 from .plan import Plan
 from .typeinfo import TypeInfo
 
 Columns = list[list[object]]
+Payload = Columns | bytes  # a batch for the target's driver: columns, or COPY text
+# COPY's escapes and the checksum's separators: text holding one is not fused
+FUSE_BREAKERS = ("\\", "\t", "\n", "\r", NULL, "\x1e", "\x1f")
+TO_COPY = bytes.maketrans(b"\x1f\x1e", b"\t\n")
 ROW_LEVEL = ("22", "23")  # SQLSTATE classes of errors caused by one row's values
 
 
@@ -69,6 +74,51 @@ def read_batches(side: Side, size: int, after: tuple[object, ...] | None) -> Ite
         last = side.key_of(rows[-1])
 
 
+def boundaries(
+    side: Side, size: int, after: tuple[object, ...] | None
+) -> Iterator[tuple[tuple[object, ...] | None, tuple[object, ...] | None]]:
+    """Yield `(after, upto)` key ranges of `size` rows each (the last one open-ended).
+
+    Only the keys are read (PostgreSQL and SQLite walk the primary key's index), so the
+    batches themselves can be read and converted elsewhere, in any order.
+    """
+    driver = side.driver
+    first = driver.boundary(side.table, side.columns, side.key, after=False)
+    following = driver.boundary(side.table, side.columns, side.key, after=True)
+    last = after
+    while True:
+        with side.adapter.transaction() as tx:
+            driver.begin_read(tx.connection)
+            if last is None:
+                found = driver.fetch(tx.connection, first, [size - 1])
+            else:
+                params = [*driver.after_params(last), size - 1]
+                found = driver.fetch(tx.connection, following, params)
+        if not found:
+            yield last, None
+            return
+        upto = tuple(found[0])
+        yield last, upto
+        last = upto
+
+
+def read_range(
+    side: Side, after: tuple[object, ...] | None, upto: tuple[object, ...] | None
+) -> list[Row]:
+    """Return the rows with keys after `after` and up to `upto` (None: no bound), in key order."""
+    driver = side.driver
+    bounded = (after is not None, upto is not None)
+    sql = driver.select_range(side.table, side.columns, side.key, *bounded)
+    params: list[object] = []
+    if after is not None:
+        params += driver.after_params(after)
+    if upto is not None:
+        params += driver.upto_params(upto)
+    with side.adapter.transaction() as tx:
+        driver.begin_read(tx.connection)
+        return driver.fetch(tx.connection, sql, params)
+
+
 def count_rows(side: Side) -> int:
     """Return the number of rows in the side's table."""
     with side.adapter.transaction() as tx:
@@ -83,12 +133,42 @@ class Converters:
         self.decode_target = [decoder(c.target) for c in plan.columns]
         self.spell = [canonical(c.source.kind) for c in plan.columns]
         self.encode = [encoder(c.source.kind, c.target) for c in plan.columns]
+        self.check = [checker(c.source.kind, c.target) for c in plan.columns]
+        self.fused = all(fused(c.source.kind, c.target) for c in plan.columns)
+        self.texts = [i for i, c in enumerate(plan.columns) if c.source.kind is Kind.TEXT]
 
     def outgoing(self, rows: list[Row]) -> tuple[Columns, Columns]:
         """Return a source batch's columns ready for the target, and its canonical columns."""
         neutral = _apply(self.decode_source, _columns(rows, len(self.encode)))
         spelled = _apply(self.spell, neutral)
         return _apply(self.encode, neutral, spelled), spelled
+
+    def prepared(self, rows: list[Row]) -> tuple[Payload, Checksum]:
+        """Return a source batch ready for the target's driver, and the batch's checksum.
+
+        Into PostgreSQL, when every column's COPY fields are its canonical spellings, the
+        COPY text is the checksum's text with its separators translated (one encode and
+        one `bytes.translate` for the batch instead of a text a row)."""
+        neutral = _apply(self.decode_source, _columns(rows, len(self.encode)))
+        spelled = _apply(self.spell, neutral)
+        if self.fused and not self._breakers(neutral):
+            _apply(self.check, neutral)
+            text = batch_text(spelled)
+            data = text.encode("utf-8", "surrogatepass")
+            lines = data.split(ROW_BYTES)
+            copy = data.replace(NULL.encode(), b"\\N").translate(TO_COPY) + b"\n"
+            return copy, Checksum().plus_lines(lines, len(rows))
+        out = _apply(self.encode, neutral, spelled)
+        return out, Checksum().plus(spelled, len(rows))
+
+    def _breakers(self, neutral: Columns) -> bool:
+        """Tell whether a text column holds a character that COPY or the checksum treats
+        specially (the batch then goes the general way)."""
+        for index in self.texts:
+            joined = "".join(non_null(neutral[index]))  # type: ignore[arg-type]
+            if any(c in joined for c in FUSE_BREAKERS):
+                return True
+        return False
 
     def incoming(self, rows: list[Row]) -> Columns:
         """Return a target batch's canonical columns (for verification)."""
@@ -112,8 +192,9 @@ def _apply(fns: Sequence[Callable[..., list[object]]], *columns: Columns) -> Col
     return out
 
 
-def write_batch(side: Side, conn: object, columns: Columns) -> None:
-    """Write a batch (as columns) into the side's table; on failure, find the row and column."""
+def write_batch(side: Side, conn: object, columns: Payload) -> None:
+    """Write a batch (columns, or COPY text) into the side's table; on failure, find the row
+    and column."""
     driver = side.driver
     names = [name for name, _ in side.columns]
     if driver.savepoints:

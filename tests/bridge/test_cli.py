@@ -105,3 +105,15 @@ def test_bad_references_are_usage_errors(board: Path) -> None:
     assert mobo(board, "bridge:copy", "items", "pg.items").returncode == 2
     unknown = mobo(board, "bridge:copy", "nowhere.items", "pg.items")
     assert unknown.returncode == 1 and "no data store named 'nowhere'" in unknown.stderr
+
+
+def test_workers_can_be_chosen_and_give_the_same_checksum(board: Path) -> None:
+    one = mobo(board, "bridge:copy", "edge.items", "pg.items_one", "--batch", "5",
+               "--workers", "1", "--json")  # fmt: skip
+    two = mobo(board, "bridge:copy", "edge.items", "pg.items_two", "--batch", "5",
+               "--workers", "2", "--json")  # fmt: skip
+
+    assert one.returncode == two.returncode == 0, one.stderr + two.stderr
+    assert as_json(one)["checksum"] == as_json(two)["checksum"]
+    refused = mobo(board, "bridge:copy", "edge.items", "pg.items_none", "--workers", "0")
+    assert refused.returncode == 2 and "--workers" in refused.stderr

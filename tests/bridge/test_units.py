@@ -151,3 +151,32 @@ def test_keys_keep_their_driver_types() -> None:
     )
     assert load_key(dump_key(key)) == key
     assert [type(v) for v in load_key(dump_key(key))] == [type(v) for v in key]
+
+
+def test_a_row_hash_is_md5_of_its_text_first_8_bytes_big_endian() -> None:
+    import hashlib
+
+    from components.bridge.checksum import NULL, SEPARATOR
+
+    columns = [["1", "2"], ["héllo", NULL]]
+    expected = sum(
+        int(hashlib.md5(f"{a}{SEPARATOR}{b}".encode()).hexdigest()[:16], 16)
+        for a, b in zip(*columns, strict=True)
+    )
+    assert Checksum().plus(columns, 2).total == expected % 2**64
+
+
+def test_a_value_holding_the_row_separator_is_hashed_with_its_row() -> None:
+    from components.bridge.checksum import row_hash
+
+    columns = [["1", "2"], ["a\x1eb", "c"]]
+    expected = row_hash(b"1\x1fa\x1eb") + row_hash(b"2\x1fc")
+    assert Checksum().plus(columns, 2).total == expected % 2**64
+
+
+def test_checkpoints_tell_earlier_checksums_apart() -> None:
+    checksum = Checksum().plus([["1"]], 1)
+    assert checksum.recorded == "md5:" + checksum.hex
+    assert Checksum.from_recorded(1, checksum.recorded) == checksum
+    assert Checksum.from_recorded(1, checksum.hex) is None  # a BLAKE2b sum: cannot go on
+    assert Checksum.from_recorded(0, "0" * 16) == Checksum()
