@@ -1,6 +1,6 @@
 """Benchmark the adapter layer's overhead on PostgreSQL against raw psycopg.
 
-Run: `.venv/bin/python bench/datastore.py [--dsn DSN] [--rounds N] [--block N]`
+Run: `.venv/bin/python bench/datastore.py [--dsn DSN] [--rounds N] [--block N] [--no-bridge]`
 
 A throwaway database gets a table of 10,000 rows (int key, text, numeric, int, text,
 timestamptz). Two reads, each done by the adapter and by raw psycopg on the *same*
@@ -17,7 +17,8 @@ psycopg can do) and `dict_row` (the same row shape as the adapter). Both sides w
 prepared), then alternate in blocks so that drift on the machine hits every side alike.
 Medians per operation are printed in µs with the ratios; the target is ≤ 1.15 times raw.
 
-At the end, if `bench/datastore_bridge.py` exists, its `main()` runs too.
+At the end, if `bench/datastore_bridge.py` exists, its `main()` runs too (not with
+`--no-bridge`).
 """
 
 from __future__ import annotations
@@ -199,9 +200,13 @@ def main() -> None:
     parser.add_argument("--dsn", default=DSN, help="a PostgreSQL that may CREATE DATABASE")
     parser.add_argument("--rounds", type=int, default=20, help="alternations per operation")
     parser.add_argument("--block", type=int, default=500, help="calls per side per round")
+    parser.add_argument(
+        "--no-bridge", action="store_true", help="measure the adapter only, not MagBridge"
+    )
     args, _ = parser.parse_known_args()
     run(args.dsn, args.rounds, args.block)
-    run_bridge_bench()
+    if not args.no_bridge:
+        run_bridge_bench()
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ configurations sit between the values, which the cached shapes do not track.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
+from operator import attrgetter
 from typing import Any
 
 from .compiler import Compiler, Output, like_pattern
-from .query import And, Cond, Filter, Not, Op, Or, Select
+from .query import And, Column, Cond, Filter, Not, Op, Or, Order, Select
 from .schema import Table
 
 MAX_PLANS = 512  # shapes kept per adapter; the cache starts over when it is full
@@ -34,17 +35,28 @@ class Uncached(Exception):
 
 Encoder = Callable[[object], object]
 Decoder = Callable[[object], object]
+RowsBuilder = Callable[[Sequence[Sequence[Any]]], list[dict[str, Any]]]
+# the parts of a column or an order term that make its SQL: compared as plain tuples in
+# a plan's key (a dataclass's own hash and == are Python calls on every lookup)
+COLUMN_KEY = attrgetter(*(f.name for f in fields(Column)))
+ORDER_KEY = attrgetter(*(f.name for f in fields(Order)))
 
 
 @dataclass(frozen=True, slots=True)
 class RowShape:
-    """How a driver row becomes a result row: its keys, and the columns to convert."""
+    """How a driver row becomes a result row: its keys, and the columns to convert.
+
+    `build`, made for cached plans (`compiled()`), does the same in one comprehension."""
 
     keys: tuple[str, ...]
     special: tuple[tuple[str, int, Decoder], ...]  # (key, position, decode)
+    build: RowsBuilder | None = field(default=None, compare=False, repr=False)
 
     def rows(self, fetched: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
         """Return driver rows as dicts of JSON-friendly values."""
+        build = self.build
+        if build is not None:
+            return build(fetched)
         keys = self.keys  # as long as every row: zip(strict=True) would cost 40 % more
         rows = [dict(zip(keys, row)) for row in fetched]  # noqa: B905
         for key, _, decode in self.special:
@@ -63,6 +75,29 @@ def row_shape(compiler: Compiler, outputs: Sequence[Output]) -> RowShape:
         if decode is not None and last[output.key] == index:
             special.append((output.key, index, decode))
     return RowShape(tuple(o.key for o in outputs), tuple(special))
+
+
+def compiled(shape: RowShape) -> RowShape:
+    """Return `shape` with a `build` function: a dict display per row, about twice as fast.
+
+    The generated source holds only generated names (k0, r0, d0, ...): the keys and the
+    decoders are passed in as closure values, never written into it. Costs ~50 µs, once
+    per cached plan."""
+    n = len(shape.keys)
+    if n == 0:
+        return shape
+    decoders = {index: decode for _, index, decode in shape.special}
+    names = ", ".join(f"r{i}" for i in range(n))
+    items = ", ".join(f"k{i}: d{i}(r{i})" if i in decoders else f"k{i}: r{i}" for i in range(n))
+    params = [f"k{i}" for i in range(n)] + [f"d{i}" for i in sorted(decoders)]
+    source = (
+        f"def make({', '.join(params)}):\n"
+        f"    return lambda fetched: [{{{items}}} for ({names},) in fetched]\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # noqa: S102 - no value from the query or the schema in it
+    build = namespace["make"](*shape.keys, *(decoders[i] for i in sorted(decoders)))
+    return replace(shape, build=build)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,19 +137,21 @@ class Plans:
             where = shape_of(query.where, values)
         except Uncached:
             return self.one_off(query)
-        if _special_columns(query):
-            return self.one_off(query)
+        columns, order = query.columns, query.order
         key = (
             query.table,
-            query.columns,
+            tuple(map(COLUMN_KEY, columns)) if columns else (),
             where,
-            query.order,
+            tuple(map(ORDER_KEY, order)) if order else (),
             query.limit is None,
             query.offset is None,
             query.count,
         )
         plan = self._plans.get(key)
         if plan is None:
+            # the key holds JSON paths and aggregates, so such a Select never finds a plan
+            if _special_columns(query):
+                return self.one_off(query)
             plan = self._build(query, len(values))
             if len(self._plans) >= MAX_PLANS:
                 self._plans.clear()
@@ -140,7 +177,8 @@ class Plans:
         if len(statement.params) != len(encoders) + paging or n_values != len(encoders):
             raise AssertionError("plan parameters out of step with the compiler's")
         count_sql = compiler.count(query).sql if query.count else None
-        return Plan(statement.sql, count_sql, encoders, row_shape(compiler, statement.outputs))
+        shape = compiled(row_shape(compiler, statement.outputs))
+        return Plan(statement.sql, count_sql, encoders, shape)
 
     def _encoders(self, table: Table, node: Filter | None) -> list[Encoder]:
         """List one encoder per bound value, in the order the compiler binds them."""
@@ -181,7 +219,7 @@ def shape_of(node: Filter | None, values: list[object]) -> object:
         return ("not", shape_of(node.node, values))
     assert isinstance(node, And | Or)
     tag = "and" if isinstance(node, And) else "or"
-    return (tag, *(shape_of(child, values) for child in node.nodes))
+    return (tag, *[shape_of(child, values) for child in node.nodes])  # a list: no generator
 
 
 def _special_columns(query: Select) -> bool:

@@ -15,6 +15,8 @@ from typing import Literal
 
 from mobo.exceptions import QueryError
 
+from .quickinit import quick_init
+
 ALL: tuple[Column, ...] = ()  # `returning=ALL`: every column of the table
 
 
@@ -71,6 +73,7 @@ def _set(obj: object, name: str, value: object) -> None:
     object.__setattr__(obj, name, value)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class JsonPath:
     """A path into a JSON (or array) column: `data->a->0->>b` is keys ("a", 0, "b"), text.
@@ -95,6 +98,7 @@ class JsonPath:
         return str(self.keys[-1])
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Cond:
     """`column op value`, negated when `negate` (PostgREST's `not.` prefix).
@@ -152,6 +156,7 @@ def _is_word(value: object) -> str:
     return str(word)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class And:
     """Every node holds (empty: true)."""
@@ -162,6 +167,7 @@ class And:
         _set(self, "nodes", tuple(self.nodes))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Or:
     """At least one node holds (empty: false)."""
@@ -172,6 +178,7 @@ class Or:
         _set(self, "nodes", tuple(self.nodes))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Not:
     """The node does not hold."""
@@ -182,6 +189,7 @@ class Not:
 Filter = Cond | And | Or | Not
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Column:
     """An output column: `alias:name->json::cast` in PostgREST's select grammar.
@@ -215,6 +223,7 @@ class Column:
         return self.json.last if self.json is not None else self.name
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Order:
     """One ORDER BY term; `nulls=None` means PostgreSQL's default (last asc, first desc)."""
@@ -240,6 +249,7 @@ def _count(name: str, value: int | None) -> None:
         raise QueryError(f"{name} must be an integer >= 0, not {value!r}", code="PGRST103")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Select:
     """Read rows; `count=True` also returns the total of matching rows, ignoring paging."""
@@ -265,6 +275,7 @@ class Select:
             _count("offset", self.offset)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Insert:
     """Insert rows (all with the same keys); an upsert when `resolution` is set.
@@ -291,6 +302,7 @@ class Insert:
         _set(self, "returning", _columns(self.returning))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Update:
     """Set `values` on every row matching `where` (every row when None)."""
@@ -304,6 +316,7 @@ class Update:
         _set(self, "returning", _columns(self.returning))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Delete:
     """Delete every row matching `where` (every row when None)."""

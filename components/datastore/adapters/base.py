@@ -11,6 +11,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from ..changes import Change, ChangeObserver
 from ..query import Query
+from ..quickinit import quick_init
 from ..schema import Column, ForeignKey, Index, Kind, Schema, Table
 from ..settings import StoreSettings
 
@@ -36,6 +37,7 @@ Params = Sequence[object] | Mapping[str, object] | None
 Setup = tuple[str, Params]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Result:
     """Rows as dicts of JSON-friendly values; `count` only when the Select asked for it."""

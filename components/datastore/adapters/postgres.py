@@ -24,7 +24,7 @@ from .. import dialect
 from ..errors import SetupFailed, error_for, unavailable
 from ..schema import Schema
 from .base import Params, Setup
-from .postgres_pool import Lend, open_pool
+from .postgres_pool import FastPool, Lend, open_pool
 from .postgres_schema import load_schema
 from .sql import Fetched, SqlAdapter
 
@@ -39,7 +39,7 @@ class PostgresAdapter(SqlAdapter):
 
     engine: ClassVar[str] = "postgres"
 
-    _pool: psycopg_pool.ConnectionPool | None = None
+    _pool: FastPool | None = None
 
     def _open(self) -> dialect.Dialect:
         settings = self.settings
@@ -56,6 +56,23 @@ class PostgresAdapter(SqlAdapter):
 
     def _lend(self, pool: Any) -> AbstractContextManager[Any]:
         return Lend(pool)
+
+    def _select(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        pool = self._pool
+        if pool is None:
+            raise unavailable(f"datastore {self.name} is not connected", hint="call connect()")
+        conn = pool.getconn()
+        try:  # _run() for a connection that has no pipeline open, inlined
+            cursor = conn._statement_cursor
+            if cursor is None or cursor.closed:
+                cursor = conn.statement_cursor()
+            cursor.execute(sql, params)
+            result = cursor.pgresult
+            if result is None or result.status != TUPLES_OK:
+                return []
+            return cursor.fetchall()
+        finally:
+            pool.putconn(conn)  # psycopg_pool rolls back or discards what is not idle
 
     def _begin(self, conn: Any, *, read_only: bool) -> None:
         sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "BEGIN"
