@@ -84,3 +84,35 @@ def test_errors_after_the_setup_roll_back_and_keep_the_pool_sound(store: Adapter
             got = store.execute_in(select, setup=(SETTING, (str(i),)), read_only=True)
             assert got.rows == [{"name": "one"}]
         assert setting(store) == ""
+
+
+def test_failed_setups_between_prepared_statements_keep_the_pool_sound(store: Adapter) -> None:
+    """execute_in sends BEGIN, the setup, the statement and COMMIT on libpq directly, with
+    psycopg's prepared statements: a setup failing once both are prepared skips the rest,
+    is told apart, and the requests after it run as before."""
+    setup = "SELECT set_config('role', %s, true), set_config('mobo.test', %s, true)"
+    select = q.Select("items", (q.Column("name"),), q.Cond("id", "eq", 1))
+    for i in range(24):  # past psycopg's prepare threshold for both statements
+        if i % 4 == 3:
+            with pytest.raises(SetupFailed):
+                store.execute_in(select, setup=(setup, ("no_such_role_here", "x")))
+        else:
+            got = store.execute_in(select, setup=(setup, ("postgres", str(i))), read_only=True)
+            assert got.rows == [{"name": "one"}]
+        assert setting(store) == ""
+
+
+def test_an_error_at_commit_is_the_statements(store: Adapter) -> None:
+    store.raw(
+        "CREATE TABLE IF NOT EXISTS pairs (id integer PRIMARY KEY,"
+        " peer integer REFERENCES pairs DEFERRABLE INITIALLY DEFERRED)"
+    )
+    store.refresh_schema()
+    for _ in range(8):  # before and after the INSERT is prepared
+        with pytest.raises(DatastoreError) as caught:
+            store.execute_in(q.Insert("pairs", [{"id": 1, "peer": 99}]), setup=(SETTING, ("x",)))
+        assert caught.value.code == "23503"
+        assert not isinstance(caught.value, SetupFailed)
+    assert store.raw("SELECT count(*) AS n FROM pairs").rows == [{"n": 0}]
+    inserted = store.execute_in(q.Insert("pairs", [{"id": 1, "peer": 1}]), setup=(SETTING, ("x",)))
+    assert inserted.rowcount == 1

@@ -6,6 +6,13 @@ and its count see one snapshot, and a read can never write, as PostgREST's GET);
 without one is a single statement, its own snapshot; writes run in a plain `BEGIN`.
 SQLSTATEs are kept as `.code`, with the server's message, detail and hint. The pool and
 its cheap checkout are in postgres_pool.py.
+
+A transaction with a setup (the gateway's role and claims) sends BEGIN and the setup with
+its first statement in one round trip. When that statement is the last one (`execute_in`)
+BEGIN, setup, statement and COMMIT go on libpq's pipeline mode directly (`_run_direct`):
+the same messages as psycopg's Pipeline, without its per-statement Python (half the
+adapter's CPU on a primary-key read); psycopg's dumpers, loaders, prepared-statement cache
+and errors are used as they are.
 """
 
 from __future__ import annotations
@@ -16,6 +23,9 @@ from typing import Any, ClassVar
 
 import psycopg
 import psycopg_pool
+from psycopg._preparing import Prepare
+from psycopg.adapt import Transformer
+from psycopg.generators import fetch_many, send
 from psycopg.pq import ExecStatus
 
 from mobo.exceptions import DatastoreError, QueryError
@@ -31,6 +41,10 @@ from .sql import Fetched, SqlAdapter
 LOGGER = logging.getLogger(__name__)
 
 TUPLES_OK = ExecStatus.TUPLES_OK
+COMMAND_OK = ExecStatus.COMMAND_OK
+FATAL_ERROR = ExecStatus.FATAL_ERROR
+PIPELINE_OFF = psycopg.pq.PipelineStatus.OFF
+BEGIN, BEGIN_READ_ONLY, COMMIT = b"BEGIN", b"BEGIN READ ONLY", b"COMMIT"
 IDLE = psycopg.pq.TransactionStatus.IDLE
 
 
@@ -82,11 +96,19 @@ class PostgresAdapter(SqlAdapter):
         if setup is None:
             self._begin(conn, read_only=read_only)
             return
-        # BEGIN and the setup wait in a pipeline for the first statement (or the COMMIT):
-        # the three go in one round trip; _flush() ends the pipeline and reads them all.
+        # BEGIN and the setup wait for the first statement (or the COMMIT): they go in one
+        # round trip with it, on libpq directly (_run_direct) when the COMMIT goes too, else
+        # in a psycopg pipeline (_open_batch) that _flush() ends, reading every result.
+        conn.deferred = (read_only, setup)
+        conn.pipelined, conn.commit_next, conn.committed = True, False, False
+
+    def _open_batch(self, conn: Any) -> None:
+        """Open a psycopg pipeline holding the deferred BEGIN and setup (sent with what follows)."""
+        read_only, setup = conn.deferred
+        conn.deferred = None
         batch = conn.pipeline()
         batch.__enter__()
-        conn.batch, conn.pipelined, conn.commit_next, conn.committed = batch, True, False, False
+        conn.batch = batch
         try:
             conn.control_cursor().execute("BEGIN READ ONLY" if read_only else "BEGIN")
             conn.setup_cursor().execute(setup[0], setup[1])
@@ -96,7 +118,7 @@ class PostgresAdapter(SqlAdapter):
             raise
 
     def _commit_with_next(self, conn: Any) -> None:
-        if conn.batch is not None:
+        if conn.deferred is not None or conn.batch is not None:
             conn.commit_next = True
 
     def _flush(self, conn: Any) -> None:
@@ -118,7 +140,9 @@ class PostgresAdapter(SqlAdapter):
             return
         conn.pipelined = False
         if commit:
-            if conn.batch is not None:  # no statement ran: BEGIN, setup and COMMIT now
+            if conn.deferred is not None:  # no statement ran: BEGIN, setup and COMMIT now
+                self._open_batch(conn)
+            if conn.batch is not None:
                 try:
                     conn.control_cursor().execute("COMMIT")
                     self._flush(conn)
@@ -136,6 +160,9 @@ class PostgresAdapter(SqlAdapter):
 
     def _rollback(self, conn: Any) -> None:
         """Roll back a pipelined transaction, whatever state the pipeline was left in."""
+        if conn.deferred is not None:  # nothing was sent: there is no transaction
+            conn.deferred, conn.committed = None, False
+            return
         batch, conn.batch, conn.committed = conn.batch, None, False
         if batch is not None:
             try:  # sends what waits, reads all: the first error is already known
@@ -151,27 +178,81 @@ class PostgresAdapter(SqlAdapter):
 
     def _run(self, conn: Any, sql: str, params: Params, *, names: bool = False) -> Fetched:
         cursor = conn.statement_cursor()
-        if conn.batch is None:
-            cursor.execute(sql, params)
-        else:  # the first statement of a pipelined transaction: send it, and read all
-            try:
+        if conn.deferred is not None and conn.commit_next and not conn._prepared._to_flush:
+            self._run_direct(conn, cursor, sql, params)  # BEGIN, setup, it and COMMIT
+        else:
+            if conn.deferred is not None:  # the first statement of a transaction with a setup
+                self._open_batch(conn)
+            if conn.batch is None:
                 cursor.execute(sql, params)
-                if conn.commit_next:
-                    conn.commit_next = False
-                    conn.control_cursor().execute("COMMIT")
-                    conn.committed = True
-                self._flush(conn)
-            except psycopg.Error as exc:
-                error = self._told(conn, exc)
-                if error is exc:
-                    raise
-                raise error from exc
+            else:  # the first statement of a pipelined transaction: send it, and read all
+                try:
+                    cursor.execute(sql, params)
+                    if conn.commit_next:
+                        conn.commit_next = False
+                        conn.control_cursor().execute("COMMIT")
+                        conn.committed = True
+                    self._flush(conn)
+                except psycopg.Error as exc:
+                    error = self._told(conn, exc)
+                    if error is exc:
+                        raise
+                    raise error from exc
         result = cursor.pgresult
         if result is None or result.status != TUPLES_OK:
             return Fetched([], cursor.rowcount)
         # cursor.description builds objects for every column: only raw() wants the names
         found = tuple(d.name for d in cursor.description or ()) if names else ()
         return Fetched(cursor.fetchall(), cursor.rowcount, found)
+
+    def _run_direct(self, conn: Any, cursor: Any, sql: str, params: Params) -> None:
+        """Run BEGIN, the deferred setup, one statement and COMMIT in one round trip.
+
+        What the psycopg pipeline does for them, on libpq's pipeline mode directly: the
+        same statements and bound parameters, psycopg's dumpers and prepared-statement
+        cache (a statement run often enough is prepared), and the statement's result set
+        on `cursor`, so its loaders read the rows. A failed BEGIN or setup raises
+        SetupFailed; the statement's (or the COMMIT's) error is raised as psycopg's."""
+        read_only, setup = conn.deferred
+        conn.deferred, conn.commit_next = None, False
+        setup_cursor = conn.setup_cursor()
+        setup_query = _convert(setup_cursor, setup[0], setup[1])
+        query = _convert(cursor, sql, params)
+        prepared = conn._prepared
+        pgconn = conn.pgconn
+        pgconn.enter_pipeline_mode()
+        try:
+            pgconn.send_query_params(BEGIN_READ_ONLY if read_only else BEGIN, None)
+            setup_sent = _send(pgconn, prepared, setup_query, setup_cursor.format)
+            query_sent = _send(pgconn, prepared, query, cursor.format)
+            pgconn.send_query_params(COMMIT, None)
+            pgconn.pipeline_sync()
+            groups = conn.wait(_exchange(pgconn, 5 + setup_sent[3] + query_sent[3]))
+        finally:
+            if pgconn.pipeline_status != PIPELINE_OFF:
+                try:
+                    pgconn.exit_pipeline_mode()
+                except psycopg.Error:  # results left unread: the connection is broken
+                    pgconn.finish()
+        # groups: BEGIN, [PREPARE], setup, [PREPARE], statement, COMMIT, Sync
+        at = 1 + setup_sent[3]
+        setup_results, query_results = groups[at], groups[at + 1 + query_sent[3]]
+        for index, results in enumerate(groups[:-2]):
+            if results[0].status == FATAL_ERROR:
+                if index <= at:  # BEGIN or the setup
+                    try:
+                        setup_cursor._raise_for_result(results[0])
+                    except psycopg.Error as exc:
+                        error = self._translate(exc)
+                        raise (SetupFailed(error) if error is not None else exc) from exc
+                cursor._raise_for_result(results[0])
+        commit = groups[-2][0]
+        if commit.status != COMMAND_OK:
+            cursor._raise_for_result(commit)
+        _validate(prepared, setup_sent, setup_results)
+        _validate(prepared, query_sent, query_results)
+        cursor._set_results(query_results)
+        conn.committed = True
 
     def _load_schema(self, conn: Any) -> Schema:
         return load_schema(lambda sql, params: conn.execute(sql, params).fetchall(), self._ns)
@@ -207,3 +288,51 @@ class PostgresAdapter(SqlAdapter):
             details=diag.message_detail,
             hint=diag.message_hint,
         )
+
+
+def _convert(cursor: Any, sql: str, params: Params) -> Any:
+    """Make `cursor`'s PostgresQuery of `sql` and `params`, as its execute() does."""
+    cursor._reset()
+    if cursor._last_query is not sql:
+        cursor._tx = Transformer(cursor)
+    query = cursor._convert_query(sql, params)
+    cursor._query, cursor._last_query = query, sql
+    return query
+
+
+def _send(pgconn: Any, prepared: Any, query: Any, fmt: Any) -> tuple[Any, bytes, Any, int]:
+    """Send `query` as psycopg's cursor would; return what `_validate` needs, and how many
+    results beyond the statement's own come back (1 when it is prepared first)."""
+    prep, name = prepared.get(query)
+    preparing = 0
+    if prep is Prepare.NO:
+        pgconn.send_query_params(
+            query.query,
+            query.params,
+            param_formats=query.formats,
+            param_types=query.types,
+            result_format=fmt,
+        )
+    else:
+        if prep is Prepare.SHOULD:
+            pgconn.send_prepare(name, query.query, param_types=query.types)
+            preparing = 1
+        pgconn.send_query_prepared(
+            name, query.params, param_formats=query.formats, result_format=fmt
+        )
+    return prep, name, prepared.maybe_add_to_cache(query, prep, name), preparing
+
+
+def _validate(prepared: Any, sent: tuple[Any, bytes, Any, int], results: list[Any]) -> None:
+    prep, name, key, _ = sent
+    if key is not None:
+        prepared.validate(key, prep, name, results)
+
+
+def _exchange(pgconn: Any, count: int) -> Any:
+    """Flush what was sent and read `count` result groups (the last one the Sync's)."""
+    yield from send(pgconn)
+    groups = []
+    while len(groups) < count:
+        groups.append((yield from fetch_many(pgconn)))
+    return groups

@@ -66,6 +66,8 @@ class PooledConnection(psycopg.Connection[Any]):
     _setup_cursor: psycopg.Cursor[Any] | None = None
     # an open pipeline that carries BEGIN and a setup to the first statement (postgres.py)
     batch: Any = None
+    # BEGIN and the setup of a transaction not sent yet: (read_only, setup) (postgres.py)
+    deferred: Any = None
     pipelined: bool = False  # the open transaction began in a pipeline
     commit_next: bool = False  # send COMMIT right after the next statement
     committed: bool = False  # ...which it was: the transaction is over
