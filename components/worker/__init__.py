@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
+import sys
 
 from mobo.contract import Board, Card, Check
 from mobo.kernel.keys import Keys
@@ -12,6 +15,32 @@ from mobo.kernel.keys import Keys
 def queue_names(keys: Keys, names: tuple[str, ...]) -> list[str]:
     """Return the board's RQ queue names (namespaced, so boards never share jobs)."""
     return [keys.queue(name) for name in names]
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when its parent dies
+
+
+def die_with_parent() -> None:
+    """In a forked child (RQ's work horse, its scheduler): SIGTERM when the worker dies.
+
+    A `kill -9` of the worker would otherwise leave its scheduler looping for ever and a
+    horse finishing a job RQ has already failed or handed to another worker.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: the children outlive a killed worker
+        return
+    if os.getppid() != _forker[0]:  # the worker died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+_forker = [0]  # pid of the process that forked (set just before each fork)
+
+
+def _remember_forker() -> None:
+    _forker[0] = os.getpid()
 
 
 class WorkerCard(Card):
@@ -40,6 +69,7 @@ class WorkerCard(Card):
 
         from mobo.kernel.redisconn import connect
 
+        os.register_at_fork(before=_remember_forker, after_in_child=die_with_parent)
         conn = connect(board.redis_url, timeout=None)
         queues = [
             Queue(name, connection=conn)

@@ -151,3 +151,18 @@ def test_killing_the_whole_worker_fails_the_job_in_bounded_time(big_board: Board
     wait_for(lambda: finished(done, JobStatus.FINISHED, JobStatus.FAILED), BACKUP_TIMEOUT_S, 0.2)
     assert done.get_status() == JobStatus.FINISHED, done.meta
     assert done.meta["set_id"] in good_ids(config)
+
+
+def test_killing_only_the_worker_takes_its_horse_and_scheduler_down(big_board: BoardHome) -> None:
+    """Forked children die with the worker (PR_SET_PDEATHSIG): no orphaned RQ scheduler
+    looping for ever, no horse finishing a set for a job RQ has already failed."""
+    config, job, _ = start_backup(big_board, retries=0)
+    before = good_ids(config)
+    worker, horse = worker_and_horse(big_board)
+    children = worker.children()
+    assert horse in children and len(children) >= 2  # the horse and RQ's scheduler
+    worker.kill()
+    _gone, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, [p.cmdline() for p in alive]
+    wait_for(lambda: finished(job, JobStatus.FAILED), timeout=60)
+    assert good_ids(config) == before
