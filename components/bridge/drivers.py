@@ -93,10 +93,14 @@ class Driver:
 
     def _after(self, key: Sequence[str]) -> str:
         """`(k1 > ?) OR (k1 = ? AND k2 > ?) ...`: portable, and index-friendly everywhere."""
+        return self._beyond(key, ">", ">")
+
+    def _beyond(self, key: Sequence[str], op: str, last_op: str) -> str:
+        """Rows past a key in key order: `(k1 op ?) OR (k1 = ? AND k2 last_op ?) ...`."""
         ors = []
         for i, name in enumerate(key):
             ands = [f"{self.quote(k)} = {self.mark}" for k in key[:i]]
-            ands.append(f"{self.quote(name)} > {self.mark}")
+            ands.append(f"{self.quote(name)} {last_op if i == len(key) - 1 else op} {self.mark}")
             ors.append("(" + " AND ".join(ands) + ")")
         return " OR ".join(ors)
 
@@ -137,13 +141,7 @@ class Driver:
 
     def _upto(self, key: Sequence[str]) -> str:
         """`k1 <= ?` for one column; `(k1 < ?) OR (k1 = ? AND k2 <= ?) ...` for several."""
-        ors = []
-        for i, name in enumerate(key):
-            ands = [f"{self.quote(k)} = {self.mark}" for k in key[:i]]
-            last = i == len(key) - 1
-            ands.append(f"{self.quote(name)} {'<=' if last else '<'} {self.mark}")
-            ors.append("(" + " AND ".join(ands) + ")")
-        return " OR ".join(ors)
+        return self._beyond(key, "<", "<=")
 
     def upto_params(self, upto: Sequence[object]) -> list[object]:
         """Return the parameters of `_upto`: the same shape as `_after`'s."""
