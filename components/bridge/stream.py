@@ -60,12 +60,7 @@ def read_batches(side: Side, size: int, after: tuple[object, ...] | None) -> Ite
     following = driver.select(side.table, side.columns, side.key, after=True)
     last = after
     while True:
-        with side.adapter.transaction() as tx:
-            driver.begin_read(tx.connection)
-            if last is None:
-                rows = driver.fetch(tx.connection, first, [size])
-            else:
-                rows = driver.fetch(tx.connection, following, [*driver.after_params(last), size])
+        rows = _fetch_after(side, first, following, last, size)
         if not rows:
             return
         yield rows
@@ -87,19 +82,26 @@ def boundaries(
     following = driver.boundary(side.table, side.columns, side.key, after=True)
     last = after
     while True:
-        with side.adapter.transaction() as tx:
-            driver.begin_read(tx.connection)
-            if last is None:
-                found = driver.fetch(tx.connection, first, [size - 1])
-            else:
-                params = [*driver.after_params(last), size - 1]
-                found = driver.fetch(tx.connection, following, params)
+        found = _fetch_after(side, first, following, last, size - 1)
         if not found:
             yield last, None
             return
         upto = tuple(found[0])
         yield last, upto
         last = upto
+
+
+def _fetch_after(
+    side: Side, first: str, following: str, last: tuple[object, ...] | None, n: int
+) -> list[Row]:
+    """Run a keyset query in its own read transaction: `first` from the start, else
+    `following` after the key `last`; `n` is its LIMIT or OFFSET."""
+    driver = side.driver
+    with side.adapter.transaction() as tx:
+        driver.begin_read(tx.connection)
+        if last is None:
+            return driver.fetch(tx.connection, first, [n])
+        return driver.fetch(tx.connection, following, [*driver.after_params(last), n])
 
 
 def read_range(
