@@ -34,6 +34,7 @@ from ..settings import POOL_CHECK_IDLE_S, StoreSettings
 from .base import Params, Result
 from .mysql_schema import load_schema
 from .sql import Fetched, SqlAdapter
+from .sqlite_regex import INVALID, SLOW_HINT
 
 LOGGER = logging.getLogger(__name__)
 
@@ -67,7 +68,9 @@ SQLSTATES = {
     1317: "57014",
     1969: "57014",
     1040: "53300",
+    1139: "2201B",  # MariaDB's PCRE2 refused a REGEXP pattern (PostgreSQL's code)
 }
+REGEX_WARNING = 1139  # ...or, as a warning, stopped one at its match limit
 CONNECTION_ERRNOS = {1044, 1045, 1049, 1698, 2002, 2003, 2005, 2006, 2013, 2055}
 VERSION = re.compile(r"(\d+)\.(\d+)")
 
@@ -144,6 +147,8 @@ class MysqlAdapter(SqlAdapter):
     def _run(self, conn: Any, sql: str, params: Params, *, names: bool = False) -> Fetched:
         with conn.cursor() as cursor:
             cursor.execute(sql, params)
+            if " REGEXP " in sql and cursor._result is not None and cursor._result.warning_count:
+                _refuse_stopped_regex(conn)
             description = cursor.description or ()
             rows = list(cursor.fetchall()) if description else []
             return Fetched(rows, cursor.rowcount, tuple(d[0] for d in description))
@@ -202,3 +207,17 @@ def server_version(info: str) -> tuple[int, int]:
 def _ping(conn: Any) -> bool:
     conn.ping(reconnect=False)
     return True
+
+
+def _refuse_stopped_regex(conn: Any) -> None:
+    """Raise 2201B when PCRE2 stopped a REGEXP at its match limit: MariaDB only warns and
+    counts the value as not matching, which would leave rows out without a word (a write
+    in the same transaction is rolled back with the error)."""
+    for _level, code, message in conn.show_warnings():
+        if code == REGEX_WARNING:
+            raise QueryError(
+                "regular expression of a match/imatch filter took too long; simplify the pattern",
+                code=INVALID,
+                details=f"MariaDB stopped it: {message}",
+                hint=SLOW_HINT,
+            )

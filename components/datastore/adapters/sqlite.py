@@ -6,7 +6,8 @@ its count); writes and `transaction()` take the write lock up front with
 `BEGIN IMMEDIATE`, so two writers queue on busy_timeout instead of deadlocking.
 `:memory:` gets one connection (each connection would be a separate database).
 LIKE and ILIKE run as `mobo_like`/`mobo_ilike`, Python functions with PostgreSQL's
-semantics: case-sensitive LIKE, Unicode case-folding ILIKE, `\\` escapes.
+semantics: case-sensitive LIKE, Unicode case-folding ILIKE, `\\` escapes. Regular
+expressions run as `mobo_match`/`mobo_imatch`, bounded in time and size (sqlite_regex).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..pool import SimplePool
 from ..schema import Schema
 from .base import Params
 from .sql import Fetched, SqlAdapter
+from .sqlite_regex import imatch, match, start_statement, take_failure
 from .sqlite_schema import load_schema
 
 LOGGER = logging.getLogger(__name__)
@@ -101,6 +103,7 @@ class SqliteAdapter(SqlAdapter):
         conn.execute("COMMIT" if commit else "ROLLBACK")
 
     def _run(self, conn: Any, sql: str, params: Params, *, names: bool = False) -> Fetched:
+        start_statement()  # a fresh time budget for its regular expressions
         cursor = conn.execute(sql, () if params is None else params)
         rows = cursor.fetchall()
         names = tuple(d[0] for d in cursor.description or ())
@@ -117,6 +120,8 @@ class SqliteAdapter(SqlAdapter):
         if not isinstance(exc, sqlite3.Error):
             return None
         message = str(exc)
+        if isinstance(exc, sqlite3.OperationalError) and (failure := take_failure(exc)):
+            return failure
         if isinstance(exc, sqlite3.ProgrammingError) and "closed" in message:
             return unavailable(f"datastore {self.name}: {message}")
         name = getattr(exc, "sqlite_errorname", "") or ""
@@ -150,25 +155,6 @@ def like(value: object, pattern: object) -> int | None:
     if value is None or pattern is None:
         return None
     return int(_like_regex(str(pattern), False).fullmatch(str(value)) is not None)
-
-
-def match(value: object, pattern: object) -> int | None:
-    """SQL `value ~ pattern` (a regular expression found anywhere in the value)."""
-    if value is None or pattern is None:
-        return None
-    return int(_regex(str(pattern), 0).search(str(value)) is not None)
-
-
-def imatch(value: object, pattern: object) -> int | None:
-    """SQL `value ~* pattern`, ignoring case."""
-    if value is None or pattern is None:
-        return None
-    return int(_regex(str(pattern), re.IGNORECASE).search(str(value)) is not None)
-
-
-@functools.lru_cache(maxsize=256)
-def _regex(pattern: str, flags: int) -> re.Pattern[str]:
-    return re.compile(pattern, flags)  # checked by the compiler before the SQL runs
 
 
 def ilike(value: object, pattern: object) -> int | None:
