@@ -1,7 +1,7 @@
 """Benchmark MagGate's REST API against pgbench (the ceiling) and a minimal Falcon app.
 
 Run: `.venv/bin/python bench/gateway.py [--dsn DSN] [--duration S] [--rounds N]
-[--only a,b,c] [--diagnose] [--profile DIR] [--workdir DIR]`
+[--only a,b,c] [--diagnose NAMES|all] [--profile DIR] [--workdir DIR]`
 
 A throwaway PostgreSQL database gets `todos(id bigint identity pk, user_id uuid, title
 text, done bool, created_at timestamptz)` with 100,000 rows (1,000 users of 100 rows) and
@@ -32,8 +32,10 @@ includes socket errors here), the CPU time the server's workers spent per reques
 the ratios c/b and c/a. Targets: c/b >= 0.6 on the reads, p99 <= 25 ms, no non-2xx.
 Nothing is written to RESULTS.md.
 
-`--diagnose` adds boards that differ from c in one setting (no rate limiter; 2, 4 or 8
-threads per worker; 3 workers). "PG µs/req" is the CPU time of all PostgreSQL processes
+`--diagnose NAMES` adds boards that differ from c in one setting (no rate limiter; 2 or 8
+threads per worker; 3 workers; `all`, or names comma-separated: every board holds up to
+2 x pool_max connections, and PostgreSQL's max_connections is the limit).
+"PG µs/req" is the CPU time of all PostgreSQL processes
 per request served (the machine's other work included: run under the bench lock).
 With `--profile DIR`, py-spy samples each gateway worker of c, both who
 holds the GIL (CPU) and where request threads spend their time (wall), and the hottest
@@ -75,7 +77,6 @@ RATE_LIMITS = {"rest_ip": "10000000/1s", "rest_key": "10000000/1s"}
 DIAGNOSTIC_VARIANTS: dict[str, dict[str, dict[str, object]]] = {
     "c no limiter": {"rate_limit": {"enabled": False}},
     "c 2 threads": {"gateway": {"threads": 2}},
-    "c 4 threads": {"gateway": {"threads": 4}},
     "c 8 threads": {"gateway": {"threads": 8}},
     "c 3 workers": {"gateway": {"workers": 3}},
 }
@@ -165,7 +166,7 @@ class Options:
     rounds: int
     profile: Path | None
     workdir: Path | None
-    diagnose: bool = False
+    diagnose: str = ""  # comma-separated variant names, or `all`
 
 
 # ---------------------------------------------------------------- database
@@ -559,7 +560,9 @@ def _start(stack: ExitStack, opts: Options, only: set[str], db_dsn: str, workdir
             table[f"b {kind}"] = f"not measured: {problem}"
         else:
             targets.append(Target(f"b {kind}", url, server=pid))
-    variants = {"c MagGate": {}, **(DIAGNOSTIC_VARIANTS if opts.diagnose else {})}
+    wanted = opts.diagnose.split(",") if opts.diagnose != "all" else list(DIAGNOSTIC_VARIANTS)
+    extra = {name: DIAGNOSTIC_VARIANTS[name] for name in wanted if name}
+    variants = {"c MagGate": {}, **extra}
     for name, variant in variants.items() if "c" in only else ():
         try:
             board = stack.enter_context(magflock_board(db_dsn, variant))
@@ -637,9 +640,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds (median)")
     parser.add_argument("--profile", type=Path, help="py-spy the gateway workers into DIR")
     parser.add_argument("--workdir", type=Path, help="keep scripts, logs and pgbench logs here")
-    parser.add_argument("--diagnose", action="store_true", help="also boards without the "
-                        "rate limiter, with 2, 4 or 8 threads, with 3 workers")  # fmt: skip
+    parser.add_argument("--diagnose", default="", metavar="NAMES", help="also "
+                        "these boards, comma-separated, or all (each holds up to 2 x pool_max "
+                        f"connections): {', '.join(DIAGNOSTIC_VARIANTS)}")  # fmt: skip
     args = parser.parse_args()
+    unknown = set(args.diagnose.split(",")) - {"", "all", *DIAGNOSTIC_VARIANTS}
+    if unknown:
+        parser.error(f"--diagnose: unknown {', '.join(sorted(unknown))}; "
+                     f"known: {', '.join(DIAGNOSTIC_VARIANTS)}, all")  # fmt: skip
     if shutil.which("wrk") is None or shutil.which("pgbench") is None:
         sys.exit("bench/gateway.py needs wrk and pgbench: apt-get install wrk postgresql-client")
     opts = Options(
