@@ -56,7 +56,7 @@ COLUMNS = '"id", "name", "price", "qty", "tag", "created"'
 PK_SQL = f'SELECT {COLUMNS} FROM "public"."items" WHERE "id" = %s'
 FILTER_SQL = (
     f'SELECT {COLUMNS} FROM "public"."items" WHERE ("tag" = %s AND "qty" >= %s) '
-    'ORDER BY "id" ASC NULLS LAST LIMIT %s'
+    'ORDER BY "id" NULLS LAST LIMIT %s'
 )
 
 
@@ -143,6 +143,8 @@ def _compare(
         "raw + pool": raw_pooled,
         "adapter": lambda i: store.execute(query(i)).rows,
     }
+    plan = store._plans.select(query(7))[0]  # type: ignore[attr-defined]
+    assert plan.sql == sql, f"the two sides run different SQL: {plan.sql!r}"
     expected = [row["id"] for row in store.execute(query(7)).rows]
     assert [row[0] for row in raw_pooled(7)] == expected, "the two sides read different rows"
     times: dict[str, list[float]] = {name: [] for name in (*held, *lent)}

@@ -28,6 +28,9 @@ class Codec:
     """Shared rules; engines override `encode_json`, `encode_array`, `encode_scalar`, `decode`."""
 
     engine: ClassVar[str] = ""
+    # the kinds an engine's plain-read cursor may load with dates and times as the engine's
+    # own text, for cached plans' row builders to respell (plans.py); empty: no such cursor
+    TEXT_READ_KINDS: ClassVar[frozenset[Kind]] = frozenset()
 
     def encode(self, column: Column, value: object) -> object:
         """Return the driver parameter for writing `value` into `column`."""
@@ -82,6 +85,10 @@ class PostgresCodec(Codec):
     NATIVE_KINDS = frozenset(
         {Kind.INTEGER, Kind.FLOAT, Kind.TEXT, Kind.BOOLEAN, Kind.DECIMAL, Kind.UUID} | set(TEMPORAL)
     )
+
+    # kinds that hold no date or time inside them (arrays, ranges and other types may):
+    # a plan reading only these may go through the plain-read cursor (adapters/postgres.py)
+    TEXT_READ_KINDS = NATIVE_KINDS | {Kind.JSON, Kind.BYTES}
 
     def filter_encoder(self, column: Column) -> Callable[[object], object]:
         encode = partial(self.encode_filter, column)

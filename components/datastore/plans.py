@@ -4,8 +4,11 @@ The SQL of a Select depends only on its shape (table, columns, the filter tree w
 its values, order, whether it pages), never on its values: that is what keeps values out
 of the SQL. So the SQL, the value encoders and the row decoders are built once per shape
 and schema; a later Select of the same shape only walks its filter for the values,
-encodes them and runs. Names were resolved against the schema when the plan was built,
-and a plan is dropped with the schema it was built for (`refresh_schema()`).
+encodes them and runs. A plan's row builder is generated code (`compiled()`); on
+PostgreSQL a second one takes rows whose dates and times were loaded as the server's own
+text and respells them inline as `isoformat()` would (`RowShape.text_build`). Names
+were resolved against the schema when the plan was built, and a plan is dropped with the
+schema it was built for (`refresh_schema()`).
 
 Selects using JSON paths, aggregates, (any)/(all) or the operators beyond the basic
 comparisons are compiled afresh each time (`Plans.one_off`): their bound JSON keys and
@@ -14,6 +17,7 @@ configurations sit between the values, which the cached shapes do not track.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
@@ -22,11 +26,13 @@ from typing import Any
 from .compiler import Compiler, Output, like_pattern
 from .query import And, Column, Cond, Filter, Not, Op, Or, Order, Select
 from .schema import Table
+from .values import INLINE_ISO, iso_from_pg
 
 MAX_PLANS = 512  # shapes kept per adapter; the cache starts over when it is full
 CACHED_OPS = frozenset(
     {Op.EQ, Op.NEQ, Op.GT, Op.GTE, Op.LT, Op.LTE, Op.LIKE, Op.ILIKE, Op.IN, Op.IS}
 )
+PLAIN_OPS = CACHED_OPS - {Op.IN, Op.IS}  # one value each, and a shape of three fields
 
 
 class Uncached(Exception):
@@ -51,6 +57,9 @@ class RowShape:
     keys: tuple[str, ...]
     special: tuple[tuple[str, int, Decoder], ...]  # (key, position, decode)
     build: RowsBuilder | None = field(default=None, compare=False, repr=False)
+    # the same for rows whose dates and times a reader loaded as the engine's own text
+    # (PostgreSQL's plain-read cursor): None when the plan cannot be read that way
+    text_build: RowsBuilder | None = field(default=None, compare=False, repr=False)
 
     def rows(self, fetched: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
         """Return driver rows as dicts of JSON-friendly values."""
@@ -77,27 +86,53 @@ def row_shape(compiler: Compiler, outputs: Sequence[Output]) -> RowShape:
     return RowShape(tuple(o.key for o in outputs), tuple(special))
 
 
-def compiled(shape: RowShape) -> RowShape:
+def text_spellings(compiler: Compiler, outputs: Sequence[Output]) -> tuple[str, ...] | None:
+    """Return, per output, how to respell it when read as the engine's text ("": as read).
+
+    None when the dialect has no such reader, or an output may hold dates or times the
+    row builder cannot see (a cast, an array, a type of the engine's own)."""
+    kinds = compiler.dialect.codec.TEXT_READ_KINDS
+    if not kinds or any(o.column is None or o.column.kind not in kinds for o in outputs):
+        return None
+    return tuple(INLINE_ISO.get(o.column.kind, "") for o in outputs)  # type: ignore[union-attr]
+
+
+def compiled(shape: RowShape, spellings: tuple[str, ...] | None = None) -> RowShape:
     """Return `shape` with a `build` function: a dict display per row, about twice as fast.
 
-    The generated source holds only generated names (k0, r0, d0, ...): the keys and the
-    decoders are passed in as closure values, never written into it. Costs ~50 µs, once
-    per cached plan."""
+    With `spellings` (`text_spellings()`), also a `text_build` that respells those
+    columns inline (values.INLINE_ISO) instead of calling a loader per value. The
+    generated source holds only generated names (k0, r0, d0, ...) and those fixed
+    expressions: the keys and the decoders are passed in as closure values, never
+    written into it. Costs ~50 µs, once per cached plan."""
     n = len(shape.keys)
     if n == 0:
         return shape
     decoders = {index: decode for _, index, decode in shape.special}
-    names = ", ".join(f"r{i}" for i in range(n))
-    items = ", ".join(f"k{i}: d{i}(r{i})" if i in decoders else f"k{i}: r{i}" for i in range(n))
-    params = [f"k{i}" for i in range(n)] + [f"d{i}" for i in sorted(decoders)]
+    build = _builder(shape, decoders, [""] * n)
+    text_build = None if spellings is None else _builder(shape, decoders, spellings)
+    return replace(shape, build=build, text_build=text_build)
+
+
+def _builder(shape: RowShape, decoders: dict[int, Decoder], spellings: Sequence[str]) -> Any:
+    items = []
+    for i, spelling in enumerate(spellings):
+        if i in decoders:
+            items.append(f"k{i}: d{i}(r{i})")
+        elif spelling:
+            value = re.sub(r"\bv\b", f"r{i}", spelling)
+            items.append(f"k{i}: (None if r{i} is None else {value})")
+        else:
+            items.append(f"k{i}: r{i}")
+    names = ", ".join(f"r{i}" for i in range(len(spellings)))
+    params = [f"k{i}" for i in range(len(spellings))] + [f"d{i}" for i in sorted(decoders)]
     source = (
-        f"def make({', '.join(params)}):\n"
-        f"    return lambda fetched: [{{{items}}} for ({names},) in fetched]\n"
+        f"def make({', '.join(params)}, iso):\n"
+        f"    return lambda fetched: [{{{', '.join(items)}}} for ({names},) in fetched]\n"
     )
     namespace: dict[str, Any] = {}
     exec(source, namespace)  # noqa: S102 - no value from the query or the schema in it
-    build = namespace["make"](*shape.keys, *(decoders[i] for i in sorted(decoders)))
-    return replace(shape, build=build)
+    return namespace["make"](*shape.keys, *(decoders[i] for i in sorted(decoders)), iso_from_pg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +212,8 @@ class Plans:
         if len(statement.params) != len(encoders) + paging or n_values != len(encoders):
             raise AssertionError("plan parameters out of step with the compiler's")
         count_sql = compiler.count(query).sql if query.count else None
-        shape = compiled(row_shape(compiler, statement.outputs))
+        outputs = statement.outputs
+        shape = compiled(row_shape(compiler, outputs), text_spellings(compiler, outputs))
         return Plan(statement.sql, count_sql, encoders, shape)
 
     def _encoders(self, table: Table, node: Filter | None) -> list[Encoder]:
@@ -203,23 +239,43 @@ def shape_of(node: Filter | None, values: list[object]) -> object:
     """Return the shape of a filter tree (hashable) and append its values to `values`."""
     if node is None:
         return None
-    if type(node) is Cond:
+    cls = type(node)
+    if cls is Cond:
         op = node.op
-        if node.json is not None or node.modifier is not None or op not in CACHED_OPS:
-            raise Uncached
-        if op is Op.IS:
-            return (node.column, op, node.negate, node.value)
-        if op is Op.IN:
-            assert isinstance(node.value, tuple)
-            values.extend(node.value)
-            return (node.column, op, node.negate, len(node.value))
-        values.append(node.value)
-        return (node.column, op, node.negate)
+        if op in PLAIN_OPS and node.json is None and node.modifier is None:
+            values.append(node.value)
+            return (node.column, op, node.negate)
+        return _cond_shape(node, values)
+    if cls is And or cls is Or:
+        shapes: list[object] = ["and" if cls is And else "or"]
+        for child in node.nodes:
+            if type(child) is Cond:  # the common case, without a call per level
+                op = child.op
+                if op in PLAIN_OPS and child.json is None and child.modifier is None:
+                    values.append(child.value)
+                    shapes.append((child.column, op, child.negate))
+                    continue
+            shapes.append(shape_of(child, values))
+        return tuple(shapes)
     if isinstance(node, Not):
         return ("not", shape_of(node.node, values))
-    assert isinstance(node, And | Or)
+    assert isinstance(node, And | Or)  # a subclass
     tag = "and" if isinstance(node, And) else "or"
-    return (tag, *[shape_of(child, values) for child in node.nodes])  # a list: no generator
+    return (tag, *[shape_of(child, values) for child in node.nodes])
+
+
+def _cond_shape(node: Cond, values: list[object]) -> object:
+    op = node.op
+    if node.json is not None or node.modifier is not None or op not in CACHED_OPS:
+        raise Uncached
+    if op is Op.IS:
+        return (node.column, op, node.negate, node.value)
+    if op is Op.IN:
+        assert isinstance(node.value, tuple)
+        values.extend(node.value)
+        return (node.column, op, node.negate, len(node.value))
+    values.append(node.value)
+    return (node.column, op, node.negate)
 
 
 def _special_columns(query: Select) -> bool:

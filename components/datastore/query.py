@@ -123,7 +123,7 @@ class Cond:
         if op is None:
             raise QueryError(f"unknown operator {self.op!r}", code="PGRST100")
         if op is not self.op:
-            _set(self, "op", op)
+            _SET_COND_OP(self, op)
         if op is Op.IN:
             if isinstance(self.value, str | bytes) or not isinstance(self.value, Sequence):
                 raise QueryError("the in operator takes a list of values", code="PGRST100")
@@ -164,7 +164,8 @@ class And:
     nodes: tuple[Filter, ...]
 
     def __post_init__(self) -> None:
-        _set(self, "nodes", tuple(self.nodes))
+        if type(self.nodes) is not tuple:
+            _SET_AND_NODES(self, tuple(self.nodes))
 
 
 @quick_init
@@ -175,7 +176,8 @@ class Or:
     nodes: tuple[Filter, ...]
 
     def __post_init__(self) -> None:
-        _set(self, "nodes", tuple(self.nodes))
+        if type(self.nodes) is not tuple:
+            _SET_OR_NODES(self, tuple(self.nodes))
 
 
 @quick_init
@@ -268,11 +270,12 @@ class Select:
         elif self.columns != ():
             _set(self, "columns", ())
         if type(self.order) is not tuple:
-            _set(self, "order", tuple(self.order))
-        if self.limit is not None:
-            _count("limit", self.limit)
-        if self.offset is not None:
-            _count("offset", self.offset)
+            _SET_SELECT_ORDER(self, tuple(self.order))
+        limit, offset = self.limit, self.offset
+        if limit is not None and (limit.__class__ is not int or limit < 0):
+            _count("limit", limit)  # refuses it
+        if offset is not None and (offset.__class__ is not int or offset < 0):
+            _count("offset", offset)
 
 
 @quick_init
@@ -330,6 +333,12 @@ class Delete:
 
 
 Query = Select | Insert | Update | Delete
+# slot setters for the fields __post_init__ normalizes on the hot path: a frozen class's
+# object.__setattr__ through _set() costs twice as much
+_SET_COND_OP = Cond.__dict__["op"].__set__
+_SET_AND_NODES = And.__dict__["nodes"].__set__
+_SET_OR_NODES = Or.__dict__["nodes"].__set__
+_SET_SELECT_ORDER = Select.__dict__["order"].__set__
 
 
 def filter_columns(node: Filter | None) -> Iterator[str]:

@@ -74,6 +74,22 @@ def iso_from_pg(text: str) -> str:
     return date + clock + zone
 
 
+# iso_from_pg's common cases, as Python expressions on one name (`v`) that the generated
+# row builders inline (plans.py): no call per value on rows a reader loaded as PostgreSQL's
+# own text (its session in UTC, DateStyle ISO). Exact forms only: a timestamp with six
+# fraction digits or none and a `+HH` zone; anything else goes to `iso` (iso_from_pg).
+INLINE_ISO = {
+    "timestamptz": (
+        '(f"{v[:10]}T{v[11:]}:00" if len(v) == 29 and v[19] == "." and v[26] == "+"'
+        ' or len(v) == 22 and v[19] == "+" else iso(v))'
+    ),
+    "timestamp": (
+        '(f"{v[:10]}T{v[11:]}" if len(v) == 26 and v[19] == "." or len(v) == 19 else iso(v))'
+    ),
+    "time": "iso(v)",
+}
+
+
 def interval_text(value: dt.timedelta) -> str:
     """Spell a timedelta as PostgreSQL prints an interval: `1 day 02:00:00`."""
     sign = "-" if value < dt.timedelta(0) else ""

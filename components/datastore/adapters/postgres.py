@@ -27,14 +27,16 @@ from psycopg._preparing import Prepare
 from psycopg.adapt import Transformer
 from psycopg.generators import fetch_many, send
 from psycopg.pq import ExecStatus
+from psycopg.types.string import TextLoader
 
 from mobo.exceptions import DatastoreError, QueryError
 
 from .. import dialect
 from ..errors import SetupFailed, error_for, unavailable
+from ..plans import Plan
 from ..schema import Schema
 from .base import Params, Setup
-from .postgres_pool import FastPool, Lend, open_pool
+from .postgres_pool import TEMPORAL_TYPES, FastPool, Lend, open_pool
 from .postgres_schema import load_schema
 from .sql import Fetched, SqlAdapter
 
@@ -71,22 +73,26 @@ class PostgresAdapter(SqlAdapter):
     def _lend(self, pool: Any) -> AbstractContextManager[Any]:
         return Lend(pool)
 
-    def _select(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+    def _select(self, plan: Plan, params: tuple[object, ...]) -> list[dict[str, Any]]:
         pool = self._pool
         if pool is None:
             raise unavailable(f"datastore {self.name} is not connected", hint="call connect()")
+        shape = plan.shape
+        build = shape.text_build  # None: the plan must be read through the statement cursor
         conn = pool.getconn()
         try:  # _run() for a connection that has no pipeline open, inlined
-            cursor = conn._statement_cursor
+            if build is None:
+                cursor = conn._statement_cursor
+            else:
+                cursor = conn.read_cursor
             if cursor is None or cursor.closed:
-                cursor = conn.statement_cursor()
-            cursor.execute(sql, params)
+                cursor = conn.statement_cursor() if build is None else _read_cursor(conn)
+            cursor.execute(plan.sql, params)
             result = cursor.pgresult
-            if result is None or result.status != TUPLES_OK:
-                return []
-            return cursor.fetchall()
+            fetched = cursor.fetchall() if result is not None and result.status == TUPLES_OK else []
         finally:
             pool.putconn(conn)  # psycopg_pool rolls back or discards what is not idle
+        return shape.rows(fetched) if build is None else build(fetched)
 
     def _begin(self, conn: Any, *, read_only: bool) -> None:
         sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "BEGIN"
@@ -288,6 +294,20 @@ class PostgresAdapter(SqlAdapter):
             details=diag.message_detail,
             hint=diag.message_hint,
         )
+
+
+def _read_cursor(conn: Any) -> psycopg.Cursor[Any]:
+    """Return (making it the first time) `conn`'s cursor for plain reads of cached plans.
+
+    It loads dates, times and timestamps as PostgreSQL's own text with psycopg's C text
+    loader, which the plan's generated row builder respells as `isoformat()` would
+    (plans.RowShape.text_build): no Python loader call per value, as the statement
+    cursor's IsoLoader makes, for the same spelling."""
+    cursor = conn.cursor()
+    for type_name in ("date", *TEMPORAL_TYPES):
+        cursor.adapters.register_loader(type_name, TextLoader)
+    conn.read_cursor = cursor
+    return cursor
 
 
 def _convert(cursor: Any, sql: str, params: Params) -> Any:

@@ -64,6 +64,7 @@ class PooledConnection(psycopg.Connection[Any]):
     _statement_cursor: psycopg.Cursor[Any] | None = None
     _control_cursor: psycopg.Cursor[Any] | None = None
     _setup_cursor: psycopg.Cursor[Any] | None = None
+    read_cursor: psycopg.Cursor[Any] | None = None  # plain reads of cached plans (postgres.py)
     # an open pipeline that carries BEGIN and a setup to the first statement (postgres.py)
     batch: Any = None
     # BEGIN and the setup of a transaction not sent yet: (read_only, setup) (postgres.py)

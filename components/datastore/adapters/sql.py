@@ -257,7 +257,7 @@ class SqlAdapter(Adapter):
         # One SELECT is its own snapshot, and a neutral Select cannot write (it names only
         # columns and casts): it needs no BEGIN/COMMIT round trips around it.
         try:  # _guard() inlined: this is the hot path
-            fetched = self._select(plan.sql, params)
+            rows = self._select(plan, params)
         except DatastoreError:
             raise
         except Exception as exc:
@@ -265,13 +265,13 @@ class SqlAdapter(Adapter):
             if error is exc:
                 raise
             raise error from exc
-        rows = plan.shape.rows(fetched)
         return Result(rows, None, len(rows))
 
-    def _select(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
-        """Run one SELECT on a connection of its own and return its rows (the hot path)."""
+    def _select(self, plan: Plan, params: tuple[object, ...]) -> list[dict[str, Any]]:
+        """Run a plan's one SELECT on a connection of its own; return its rows (the hot path)."""
         with self._connection() as conn:
-            return self._run(conn, sql, params).rows
+            fetched = self._run(conn, plan.sql, params).rows
+        return plan.shape.rows(fetched)
 
     def _load_plans(self) -> Plans:
         self.introspect()
