@@ -13,8 +13,9 @@ dropped afterwards). Each round, in the same run:
   through psycopg's `cursor.copy`, and its commit;
 - bridge: `copy_table()` into a table it creates: planning, creating the table, the copy
   in keyset batches (each with its checkpoint; read and converted by `--workers`
-  processes), and the verification (source count, and the checksum of every target row,
-  computed by PostgreSQL). `copy` is the time until the last batch was committed;
+  processes), and the verification (each batch's rows read back as canonical text by
+  PostgreSQL in the batch's own transaction, or checksummed there; at the end the source
+  and target row counts). `copy` is the time until the last batch was committed;
   `verify` the rest.
 
 Printed: the median (and best) rows/s of each, and of the bridge's share of raw COPY

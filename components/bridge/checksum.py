@@ -35,6 +35,7 @@ SEPARATOR = "\x1f"
 ROWS, ROW_BYTES = "\x1e", b"\x1e"
 MODULUS = 2**64
 RECORDED = "md5:"  # how a checkpoint's checksum starts (earlier ones were BLAKE2b sums)
+VERIFIED = "md5v:"  # ... when each of its batches was verified on the target (batchcheck.py)
 _digest = methodcaller("digest")
 try:  # CPython's own MD5: a third faster than OpenSSL's for short rows (no EVP context)
     from _md5 import md5 as _md5
@@ -101,11 +102,17 @@ class Checksum:
         """The checksum as a checkpoint records it (tagged with the hash it sums)."""
         return RECORDED + self.hex
 
+    def recorded_as(self, *, verified: bool) -> str:
+        """The checksum as a checkpoint records it, saying whether every batch it sums was
+        verified on the target in its own transaction."""
+        return (VERIFIED if verified else RECORDED) + self.hex
+
     @classmethod
     def from_recorded(cls, rows: int, text: str) -> Checksum | None:
         """Read a checkpoint's checksum; None if an earlier MagBridge recorded it."""
-        if text.startswith(RECORDED):
-            return cls.from_hex(rows, text.removeprefix(RECORDED))
+        for prefix in (RECORDED, VERIFIED):
+            if text.startswith(prefix):
+                return cls.from_hex(rows, text.removeprefix(prefix))
         return cls() if rows == 0 else None
 
     def __eq__(self, other: object) -> bool:

@@ -6,9 +6,12 @@
 The copy plans both sides (creating the target table if missing), starts or resumes
 its job (`checkpoint.py`), streams batches in key order, each written with its
 checkpoint in one target transaction, then verifies: the source's row count and the
-checksum of every target row, read back, must equal what was copied. Only then is the
-job `done` and a result returned; anything else raises (`UnrepresentableValue`,
-`VerificationFailed`, a `DatastoreError`) and leaves the job resumable.
+checksum of every target row must equal what was copied. Into PostgreSQL (integer keys,
+columns `pgsum` can spell) each batch's rows are checksummed by the server in the
+batch's own transaction (`batchcheck.py`), and the end only compares row counts; else
+the whole target table is checksummed at the end. Only then is the job `done` and a
+result returned; anything else raises (`UnrepresentableValue`, `VerificationFailed`, a
+`DatastoreError`) and leaves the job resumable.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ from functools import partial
 from components.datastore import Adapter
 from mobo.exceptions import BridgeError, VerificationFailed
 
+from .batchcheck import BatchCheck
 from .checkpoint import Checkpoints, Job
-from .checksum import Checksum
+from .checksum import VERIFIED, Checksum
 from .convert import BadValue
 from .drivers import Row
 from .jobs import record_failure, start_job
@@ -50,8 +54,9 @@ DEFAULT_BATCH = 10_000  # rows per batch (and per target transaction)
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)  # processes reading and converting batches
 Key = tuple[object, ...]
 Reread = Callable[[], list[Row]]  # the batch's source rows, to name one the target refuses
-Batch = tuple[Reread, Payload, Job]  # a batch for the writer, with its checkpoint
-Prepared = tuple[Reread, Payload, Checksum, Key]  # ... with its checksum and last key
+Range = tuple[Key | None, Key, Checksum]  # a batch's keys (after, up to) and checksum
+Batch = tuple[Reread, Payload, Job, Range]  # a batch for the writer, with its checkpoint
+Prepared = tuple[Reread, Payload, Checksum, Key | None, Key]  # checksum, after, last key
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +141,7 @@ class _Copy:
         self.names = (f"{src.name}.{plan.source_table}", f"{dst.name}.{plan.target_table}")
         self.job = Job(f"{self.names[0]} -> {plan.target_table}", *self.names)
         self.batches = 0  # committed in this run
+        self.check: BatchCheck | None = None  # verifying each batch (`batchcheck.py`)
 
     def run(self, resume: bool) -> CopyResult:
         created = self.plan.created
@@ -166,6 +172,8 @@ class _Copy:
                 hint="pass --restart to copy it again from the start",
             )
         after = load_key(job.last_key) if job.last_key else None
+        if copied.rows == 0 or job.checksum.startswith(VERIFIED):  # every batch so far
+            self.check = BatchCheck.of(self.plan, self.target, self.names[1])
         total = max(count_rows(self.source), copied.rows)
         parallel = usable(self.source.adapter, self.workers)
         parallel = parallel and total - copied.rows > 2 * self.batch
@@ -177,15 +185,15 @@ class _Copy:
                 batches = self._in_process(after)
             stack.enter_context(closing(batches))
             committer = stack.enter_context(Committer(self._commit))
-            for reread, payload, part, last_key in batches:
+            for reread, payload, part, first, last_key in batches:
                 copied = copied + part
                 job = job.advanced(
                     state="copying",
                     last_key=dump_key(last_key),
                     rows=copied.rows,
-                    checksum=copied.recorded,
+                    checksum=copied.recorded_as(verified=self.check is not None),
                 )
-                committer.submit((reread, payload, job))
+                committer.submit((reread, payload, job, (first, last_key, part)))
                 self._committed(committer.done(), total)
         self._committed(committer.done(), total)
         return copied
@@ -197,7 +205,9 @@ class _Copy:
                 payload, part = self.convert.prepared(rows)
             except BadValue as exc:
                 raise refused(self.plan, self.source, self.names[1], rows[exc.index], exc) from None
-            yield (lambda rows=rows: rows), payload, part, self.source.key_of(rows[-1])
+            last = self.source.key_of(rows[-1])
+            yield (lambda rows=rows: rows), payload, part, after, last
+            after = last
 
     def _in_workers(self, workers: Workers, after: Key | None) -> Iterator[Prepared]:
         """Take the batches worker processes read and convert (`parallel.py`)."""
@@ -206,16 +216,16 @@ class _Copy:
                 exc = batch.bad_value()
                 raise refused(self.plan, self.source, self.names[1], batch.row, exc)
             reread = partial(read_range, self.source, batch.after, batch.upto)
-            yield reread, batch.payload, batch.checksum, batch.last_key
+            yield reread, batch.payload, batch.checksum, batch.after, batch.last_key
 
     def _committed(self, batches: list[Batch], total: int) -> None:
-        for _, _, job in batches:
+        for _, _, job, _ in batches:
             self.batches += 1
             self._report("copy", job.rows, max(total, job.rows), self.batches)
 
     def _commit(self, batch: Batch) -> None:
         """Write a batch and its checkpoint in one target transaction (the writer thread)."""
-        reread, payload, job = batch
+        reread, payload, job, (after, last, part) = batch
         with self.target.adapter.transaction() as tx:
             try:
                 write_batch(self.target, tx.connection, payload)
@@ -223,6 +233,8 @@ class _Copy:
                 failure = exc.failure
                 rows = reread()
                 raise write_refused(self.plan, self.source, self.names[1], rows, failure) from exc
+            if self.check is not None:
+                self.check.verify(tx.connection, after, last, part, payload)
             self.checkpoints.save(job, tx)
         self.job = job
 
@@ -231,7 +243,11 @@ class _Copy:
     def _verify(self, copied: Checksum) -> None:
         self._save(self.job.advanced(state="verifying"))
         source_rows = count_rows(self.source)
-        seen = self._on_server(copied.rows) or self._read_back(copied.rows)
+        if self.check is not None:  # each batch's rows were verified: are there others?
+            seen = Checksum(count_rows(self.target), copied.total)
+            self._report("verify", seen.rows, copied.rows, 1)
+        else:
+            seen = self._on_server(copied.rows) or self._read_back(copied.rows)
         if seen != copied or source_rows != copied.rows:
             raise VerificationFailed(
                 f"{self.names[1]} does not match {self.names[0]}: copied {copied.rows} rows "

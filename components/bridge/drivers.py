@@ -133,11 +133,17 @@ class Driver:
         """Return the query of the rows after a key and up to another, in key order."""
         exprs = ", ".join(self.select_expr(name, info) for name, info in columns)
         order = ", ".join(self.quote(k) for k in key)
+        conds = self.range_where(key, after=after, upto=upto)
+        where = f" WHERE {conds}" if conds else ""
+        return f"SELECT {exprs} FROM {self.table(table)}{where} ORDER BY {order}"
+
+    def range_where(self, key: Sequence[str], *, after: bool, upto: bool) -> str:
+        """Return the condition of `select_range` (parameters: `after_params`, then
+        `upto_params`), or "" for no bound."""
         conds = [f"({self._after(key)})"] if after else []
         if upto:
             conds.append(f"({self._upto(key)})")
-        where = f" WHERE {' AND '.join(conds)}" if conds else ""
-        return f"SELECT {exprs} FROM {self.table(table)}{where} ORDER BY {order}"
+        return " AND ".join(conds)
 
     def _upto(self, key: Sequence[str]) -> str:
         """`k1 <= ?` for one column; `(k1 < ?) OR (k1 = ? AND k2 <= ?) ...` for several."""

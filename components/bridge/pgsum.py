@@ -78,22 +78,29 @@ def spelling(column: ColumnPlan, quoted: str) -> str | None:
     if kind is Kind.TIME and TIME_TYPES.match(spelled):
         return PADDED.format(t=f"{quoted}::text", n=8, width=15)
     if kind is Kind.TIMESTAMP and STAMP_TYPES.match(spelled):
-        return _iso(f"{quoted}::text")
+        return _iso(quoted)
     if kind is Kind.TIMESTAMPTZ and ZONED_TYPES.match(spelled):
-        return _iso(f"({quoted} AT TIME ZONE 'UTC')::text") + " || '+00:00'"
+        return _iso(f"({quoted} AT TIME ZONE 'UTC')") + " || '+00:00'"
     if kind is Kind.BYTES and spelled == "bytea":
         return f"encode({quoted}, 'hex')"
     return None
 
 
-def _iso(text: str) -> str:
-    """`YYYY-MM-DD HH:MM:SS[.f]` (PostgreSQL) to `YYYY-MM-DDTHH:MM:SS[.ffffff]` (Python)."""
-    return f"replace({PADDED.format(t=text, n=19, width=26)}, ' ', 'T')"
+def _iso(stamp: str) -> str:
+    """`YYYY-MM-DD HH:MM:SS[.f]` (PostgreSQL) to `YYYY-MM-DDTHH:MM:SS[.ffffff]` (Python).
+
+    The fraction is padded only when the timestamp has one (`date_trunc` is arithmetic:
+    cheaper than printing the timestamp again to measure its text)."""
+    text = f"{stamp}::text"
+    padded = f"CASE WHEN {stamp} = date_trunc('second', {stamp}) THEN {text} "
+    return f"replace({padded}ELSE rpad({text}, 26, '0') END, ' ', 'T')"
 
 
-def checksum_sql(table: str, columns: Sequence[ColumnPlan], quote: Any) -> str | None:
-    """Return the query of a table's row count and hash sum, or None if a column has no
-    canonical spelling in SQL."""
+def checksum_sql(
+    table: str, columns: Sequence[ColumnPlan], quote: Any, where: str = ""
+) -> str | None:
+    """Return the query of a table's row count and hash sum (of the rows `where` selects,
+    with its parameters bound), or None if a column has no canonical spelling in SQL."""
     parts = []
     for column in columns:
         expr = spelling(column, quote(column.name))
@@ -102,15 +109,50 @@ def checksum_sql(table: str, columns: Sequence[ColumnPlan], quote: Any) -> str |
         nullable = column.target.nullable
         parts.append(f"coalesce({expr}, {NULL_SQL})" if nullable else f"({expr})")
     row = f" || {SEPARATOR_SQL} || ".join(parts)
-    return f"SELECT count(*), coalesce(sum({ROW_HASH.format(row=row)}), 0) FROM {table}"
+    sql = f"SELECT count(*), coalesce(sum({ROW_HASH.format(row=row)}), 0) FROM {table}"
+    return f"{sql} WHERE {where}" if where else sql
+
+
+def copy_text_sql(table: str, columns: Sequence[ColumnPlan], quote: Any, where: str) -> str | None:
+    """Return the query of the rows `where` selects as one `bytea`: each row's canonical
+    spellings joined by tabs, NULL as `\\N`, rows joined by newlines in the order the scan
+    reads them (the COPY text of a fused batch, `stream.Converters.prepared`, without its
+    last newline, when that order is the key's), or None if a column has no canonical
+    spelling in SQL. No ORDER BY: sorting costs a fifth of the query, and text that
+    differs only in its order is verified by `checksum_sql` instead."""
+    parts = []
+    for column in columns:
+        expr = spelling(column, quote(column.name))
+        if expr is None:
+            return None
+        parts.append(f"coalesce({expr}, E'\\\\N')" if column.target.nullable else f"({expr})")
+    row = " || chr(9) || ".join(parts)
+    text = f"string_agg({row}, chr(10))"  # in scan order: usually key order, not always
+    return f"SELECT convert_to({text}, 'UTF8') FROM {table} WHERE {where}"
+
+
+def copy_text(conn: Any, sql: str, params: Sequence[object]) -> bytes | None:
+    """Run `copy_text_sql` in the caller's transaction, in a UTF-8 database."""
+    conn.execute(PG_READ_SETTINGS)
+    with conn.cursor(binary=True) as cursor:
+        found = cursor.execute(sql, params).fetchone()[0]
+    return None if found is None else bytes(found)
 
 
 def server_checksum(conn: Any, sql: str) -> Checksum | None:
     """Run `checksum_sql` on a psycopg connection, in the caller's transaction; None if
     the database is not encoded in UTF-8 (md5 hashes its text in that encoding)."""
-    encoding = conn.execute("SELECT current_setting('server_encoding')").fetchone()[0]
-    if encoding != "UTF8":
-        return None
+    return batch_checksum(conn, sql) if utf8(conn) else None
+
+
+def utf8(conn: Any) -> bool:
+    """Tell whether the database is encoded in UTF-8 (as the checksum's text must be)."""
+    return conn.execute("SELECT current_setting('server_encoding')").fetchone()[0] == "UTF8"
+
+
+def batch_checksum(conn: Any, sql: str, params: Sequence[object] = ()) -> Checksum:
+    """Run `checksum_sql` (with its parameters) in the caller's transaction, in a UTF-8
+    database."""
     conn.execute(PG_READ_SETTINGS)
-    rows, total = conn.execute(sql).fetchone()
+    rows, total = conn.execute(sql, params).fetchone()
     return Checksum(int(rows), int(total) % MODULUS)
