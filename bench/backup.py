@@ -45,12 +45,11 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+from benchdb import throwaway_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -62,23 +61,6 @@ from mobo.kernel.config import load_config
 from mobo.kernel.home import init_home
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def with_db(dsn: str, name: str) -> str:
-    return dsn.rsplit("/", 1)[0] + "/" + name
-
-
-@contextmanager
-def database(admin_dsn: str, prefix: str) -> Iterator[str]:
-    """Create a database; yield its DSN; drop it afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield with_db(admin_dsn, name)
-    finally:
-        with psycopg.connect(admin_dsn, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def run(argv: list[str], *, quiet: bool = False) -> float:
@@ -140,7 +122,7 @@ def raw_round(dsn: str, admin_dsn: str, work: Path) -> tuple[float, float, int]:
     dump = work / "raw.dump"
     backup_s = run(["pg_dump", "-Fc", "-f", str(dump), "-d", dsn])
     jobs = f"--jobs={tools.restore_jobs()}"
-    with database(admin_dsn, "mobo_bench_scratch") as scratch:
+    with throwaway_database(admin_dsn, "scratch") as scratch:
         restore_s = run(["pg_restore", "--no-owner", jobs, "-d", scratch, str(dump)])
     size = dump.stat().st_size
     dump.unlink()
@@ -189,7 +171,7 @@ def main() -> None:
     print(f"{pg_version()}; pg_restore --jobs={tools.restore_jobs()}; {os.cpu_count()} cores")
     with (
         tempfile.TemporaryDirectory(prefix="mobo-bench-") as tmp,
-        database(args.pg_dsn, "mobo_bench") as dsn,
+        throwaway_database(args.pg_dsn, "backup") as dsn,
     ):
         work = Path(tmp)
         print(f"building: pgbench -i -s {args.scale} (load {load_avg()})", flush=True)

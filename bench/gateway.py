@@ -55,7 +55,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -63,10 +62,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
+from benchdb import DSN, throwaway_database
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-DSN = os.environ.get("MOBO_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROWS, USERS = 100_000, 1_000
 CONNECTIONS, WORKERS = 32, 2
 TARGET_RATIO, TARGET_P99_MS = 0.6, 25.0
@@ -170,23 +169,6 @@ class Options:
 
 
 # ---------------------------------------------------------------- database
-
-
-@contextmanager
-def throwaway_database(dsn: str) -> Iterator[str]:
-    """Create the benchmark database with its table; yield its DSN; drop it."""
-    name = f"mobo_bench_gw_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    db_dsn = dsn.rsplit("/", 1)[0] + "/" + name
-    try:
-        with psycopg.connect(db_dsn, autocommit=True) as conn:
-            for statement in SETUP_SQL:
-                conn.execute(statement)
-        yield db_dsn
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def cleanup(db_dsn: str) -> None:
@@ -529,7 +511,7 @@ def postgres_cpu_seconds() -> float:
 def measure_all(opts: Options, only: set[str]) -> dict[str, dict[str, Stats] | str]:
     """Start every system, then interleave them: round after round, request by request."""
     with ExitStack() as stack:
-        db_dsn = stack.enter_context(throwaway_database(opts.dsn))
+        db_dsn = stack.enter_context(throwaway_database(opts.dsn, "gw", SETUP_SQL))
         workdir = opts.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         workdir.mkdir(parents=True, exist_ok=True)
         targets, table = _start(stack, opts, only, db_dsn, workdir)

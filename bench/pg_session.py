@@ -13,9 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
-import uuid
 
-import psycopg
+from benchdb import DSN, throwaway_database
 
 from components.datastore import open_adapter
 from components.datastore.query import Cond, Op, Select
@@ -25,15 +24,10 @@ from components.gateway.rest.session import SETUP
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=3000, help="requests per loop")
-    parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--dsn", default=DSN)
     args = parser.parse_args()
-    name = f"mobo_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(args.dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            run(args.dsn.rsplit("/", 1)[0] + "/" + name, args.n)
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database(args.dsn, "session") as dsn:
+        run(dsn, args.n)
 
 
 def run(dsn: str, n: int) -> None:

@@ -56,7 +56,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -65,9 +64,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from benchdb import DSN, throwaway_database
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+BENCH_TABLE = "CREATE TABLE bench (id bigserial PRIMARY KEY, seq int, note text)"
 CHANNEL = "private-db.main.bench"
 CONNECT_CONCURRENCY = 50  # handshakes in flight per client process
 DELIVERY_WAIT_S = 15.0
@@ -102,23 +103,6 @@ def mobo(env: dict[str, str], *args: str, timeout: float = 180) -> str:
     if proc.returncode != 0:
         raise RuntimeError(f"mobo {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc.stdout
-
-
-@contextmanager
-def throwaway_database(dsn: str) -> Iterator[str]:
-    import psycopg
-
-    name = f"mobo_bench_rt_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    db_dsn = dsn.rsplit("/", 1)[0] + "/" + name
-    try:
-        with psycopg.connect(db_dsn, autocommit=True) as conn:
-            conn.execute("CREATE TABLE bench (id bigserial PRIMARY KEY, seq int, note text)")
-        yield db_dsn
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,7 +584,7 @@ def _scenarios(text: str) -> tuple[str, ...]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dsn", default=os.environ.get("MOBO_BENCH_PG_DSN", DEFAULT_DSN))
+    parser.add_argument("--dsn", default=DSN)
     parser.add_argument("--inserts", type=int, default=300)
     parser.add_argument("--fanout-inserts", type=int, default=40)
     parser.add_argument("--subscribers", type=int, default=1000)
@@ -623,7 +607,7 @@ def main() -> None:
         parser.error(f"the open-files limit is {limit}: raise it (ulimit -Hn) for --idle")
     print(f"load average at the start: {os.getloadavg()}", flush=True)
     with (
-        throwaway_database(opts.dsn) as db_dsn,
+        throwaway_database(opts.dsn, "rt", [BENCH_TABLE]) as db_dsn,
         magflock_board(db_dsn, opts.magws_compression) as board,
         baseline() as b,
     ):
