@@ -17,6 +17,7 @@ from operator import methodcaller
 
 from components.datastore.schema import Kind
 
+from .bounds import SQLITE_INT, decimals_fit, int_bounds, ints_fit
 from .convert import Convert, Refused, check, decimal_text, each, preview
 from .pgcopy import copy_fields
 from .typeinfo import TypeInfo
@@ -24,23 +25,22 @@ from .typeinfo import TypeInfo
 MYSQL_TIMESTAMP = ("1970-01-01T00:00:01+00:00", "2038-01-19T03:14:07.999999+00:00")
 NOT_FINITE = ("NaN", "Infinity", "-Infinity")
 NOT_FINITE_SET = frozenset(NOT_FINITE)
-SQLITE_INT = (-(2**63), 2**63 - 1)
 
 
 Encode = Callable[[list[object], list[object]], list[object]]
 
 
-def encoder(source: Kind, target: TypeInfo) -> Encode:
-    """Return the function that makes a column ready for `target`.
+def encoder(source: TypeInfo, target: TypeInfo) -> Encode:
+    """Return the function that makes a column of `source` ready for `target`.
 
     It takes the column's neutral values and their canonical spelling (the checksum's,
     which PostgreSQL's COPY reuses as its text fields) and returns driver parameters
     (COPY fields on PostgreSQL).
     """
-    steps = [step(target) for step in STEPS.get((target.engine, target.kind), ())]
-    if source is Kind.INTEGER and target.kind is Kind.DECIMAL:
+    steps = _steps(source, target)
+    if source.kind is Kind.INTEGER and target.kind is Kind.DECIMAL:
         steps.insert(0, each(str))
-    fields = copy_fields(source, target.kind) if target.engine == "postgres" else None
+    fields = copy_fields(source.kind, target.kind) if target.engine == "postgres" else None
 
     def encode(neutral: list[object], spelled: list[object]) -> list[object]:
         out = neutral
@@ -51,13 +51,13 @@ def encoder(source: Kind, target: TypeInfo) -> Encode:
     return encode
 
 
-def checker(source: Kind, target: TypeInfo) -> Convert:
+def checker(source: TypeInfo, target: TypeInfo) -> Convert:
     """Return the function that only checks a column for `target` (what `encoder` checks).
 
     For a PostgreSQL target whose COPY fields are the canonical spellings themselves
     (`fused`), the batch's COPY text is made from the checksum's text instead.
     """
-    steps = [step(target) for step in STEPS.get((target.engine, target.kind), ())]
+    steps = _steps(source, target)
 
     def check(neutral: Sequence[object]) -> list[object]:
         out = neutral
@@ -66,6 +66,17 @@ def checker(source: Kind, target: TypeInfo) -> Convert:
         return out  # type: ignore[return-value]
 
     return check
+
+
+def _steps(source: TypeInfo, target: TypeInfo) -> list[Convert]:
+    """Return the target's checks and conversions, but for checks the source's type
+    cannot fail (`bounds.py`)."""
+    steps = STEPS.get((target.engine, target.kind), ())
+    return [step(target) for step in steps if not PROVEN.get(step, _never)(source, target)]
+
+
+def _never(source: TypeInfo, target: TypeInfo) -> bool:
+    return False
 
 
 def fused(source: Kind, target: TypeInfo) -> bool:
@@ -83,7 +94,7 @@ def _spelled(target: TypeInfo) -> str:
 
 
 def int_range(target: TypeInfo) -> Convert:
-    lo, hi = SQLITE_INT if target.engine == "sqlite" else target.int_range
+    lo, hi = int_bounds(target)
 
     def fits(value: object) -> object:
         if lo <= value <= hi:  # type: ignore[operator]
@@ -168,6 +179,7 @@ def decimal_fits(target: TypeInfo) -> Convert:
 
     too_fine = _too_many_places(target.scale)
     too_large = _too_many_digits(target.precision, target.scale)
+    room = None if target.precision is None else target.precision - (target.scale or 0)
 
     def ok(values: list[object]) -> bool:
         if not NOT_FINITE_SET.isdisjoint(values):
@@ -175,7 +187,13 @@ def decimal_fits(target: TypeInfo) -> Convert:
                 return False
             values = [v for v in values if v not in NOT_FINITE_SET]
         joined = "\n".join(values)  # type: ignore[arg-type]
-        return not any(p is not None and p.search(joined) for p in (too_fine, too_large))
+        if too_fine is not None and too_fine.search(joined):
+            return False
+        if too_large is None or not values:
+            return True
+        longest = max(map(len, values))  # type: ignore[arg-type]
+        # text no longer than the digits allowed before the point cannot have too many
+        return longest <= room or too_large.search(joined) is None  # type: ignore[operator]
 
     return _checked(ok, fits)
 
@@ -272,4 +290,9 @@ STEPS: dict[tuple[str, Kind], tuple[Callable[[TypeInfo], Convert], ...]] = {
     ("mysql", Kind.BYTES): (length,),
     ("mysql", Kind.BOOLEAN): (_each(int),),
     ("mysql", Kind.TIMESTAMPTZ): (mysql_instant,),
+}
+# checks a source type can make needless: skipped when the test says so (`_steps`)
+PROVEN: dict[Callable[[TypeInfo], Convert], Callable[[TypeInfo, TypeInfo], bool]] = {
+    int_range: ints_fit,
+    decimal_fits: decimals_fit,
 }

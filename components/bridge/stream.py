@@ -134,8 +134,8 @@ class Converters:
         self.decode_source = [decoder(c.source) for c in plan.columns]
         self.decode_target = [decoder(c.target) for c in plan.columns]
         self.spell = [canonical(c.source.kind) for c in plan.columns]
-        self.encode = [encoder(c.source.kind, c.target) for c in plan.columns]
-        self.check = [checker(c.source.kind, c.target) for c in plan.columns]
+        self.encode = [encoder(c.source, c.target) for c in plan.columns]
+        self.check = [checker(c.source, c.target) for c in plan.columns]
         self.fused = all(fused(c.source.kind, c.target) for c in plan.columns)
         self.texts = [i for i, c in enumerate(plan.columns) if c.source.kind is Kind.TEXT]
 

@@ -180,3 +180,59 @@ def test_checkpoints_tell_earlier_checksums_apart() -> None:
     assert Checksum.from_recorded(1, checksum.recorded) == checksum
     assert Checksum.from_recorded(1, checksum.hex) is None  # a BLAKE2b sum: cannot go on
     assert Checksum.from_recorded(0, "0" * 16) == Checksum()
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "needless"),
+    [
+        (("sqlite", "INTEGER"), ("postgres", "bigint"), True),
+        (("sqlite", "SMALLINT"), ("postgres", "bigint"), True),
+        (("sqlite", "SMALLINT"), ("postgres", "smallint"), False),  # SQLite enforces no width
+        (("sqlite", "INTEGER"), ("postgres", "integer"), False),
+        (("postgres", "integer"), ("postgres", "bigint"), True),
+        (("mysql", "int(10) unsigned"), ("postgres", "integer"), False),
+        (("mysql", "int(10) unsigned"), ("postgres", "bigint"), True),
+        (("postgres", "bigint"), ("sqlite", "INTEGER"), True),
+    ],
+)
+def test_integer_checks_a_source_cannot_fail_are_skipped(
+    source: tuple[str, str], target: tuple[str, str], needless: bool
+) -> None:
+    from components.bridge.bounds import ints_fit
+
+    assert ints_fit(info(*source, Kind.INTEGER), info(*target, Kind.INTEGER)) is needless
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "needless"),
+    [
+        (("postgres", "numeric(12,2)"), ("postgres", "numeric(12,2)"), True),
+        (("postgres", "numeric(12,2)"), ("postgres", "numeric"), True),
+        (("postgres", "numeric(12,2)"), ("postgres", "numeric(13,3)"), True),
+        (("postgres", "numeric(12,2)"), ("postgres", "numeric(12,3)"), False),
+        (("postgres", "numeric(12,2)"), ("postgres", "numeric(11,2)"), False),
+        (("postgres", "numeric(12,2)"), ("postgres", "numeric(12,1)"), False),
+        (("postgres", "numeric"), ("postgres", "numeric(12,2)"), False),
+        (("postgres", "numeric(12,2)"), ("mysql", "decimal(12,2)"), False),  # NaN
+        (("mysql", "decimal(12,2)"), ("postgres", "numeric(12,2)"), True),
+        (("sqlite", "NUMERIC(12,2)"), ("postgres", "numeric(12,2)"), False),  # not enforced
+    ],
+)
+def test_decimal_checks_a_source_cannot_fail_are_skipped(
+    source: tuple[str, str], target: tuple[str, str], needless: bool
+) -> None:
+    from components.bridge.bounds import decimals_fit
+
+    assert decimals_fit(info(*source, Kind.DECIMAL), info(*target, Kind.DECIMAL)) is needless
+
+
+def test_a_short_decimal_is_checked_for_places_but_not_scanned_for_digits() -> None:
+    from components.bridge.encode import checker
+
+    check = checker(
+        info("sqlite", "NUMERIC", Kind.DECIMAL), info("postgres", "numeric(4,2)", Kind.DECIMAL)
+    )
+    assert check(["1.5", "-12.25", None, "NaN"]) == ["1.5", "-12.25", None, "NaN"]
+    for bad in ("1.255", "123.5", "-0123.5"):
+        with pytest.raises(BadValue):
+            check(["1.5", bad])
