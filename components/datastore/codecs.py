@@ -74,6 +74,11 @@ class Codec:
         """Return `encode_filter` for one column (the plan cache binds one per value)."""
         return partial(self.encode_filter, column)
 
+    def filter_passes(self, column: Column) -> frozenset[type]:
+        """Return the value types `filter_encoder(column)` hands back unchanged (the plan
+        cache binds values of only these types as they are, without a call per value)."""
+        return frozenset()
+
 
 class PostgresCodec(Codec):
     """psycopg adapts nearly everything; JSON documents go through its Json wrappers."""
@@ -100,6 +105,9 @@ class PostgresCodec(Codec):
             return value if value.__class__ in PLAIN else encode(value)
 
         return plain_or_encode
+
+    def filter_passes(self, column: Column) -> frozenset[type]:
+        return frozenset() if column.kind in (Kind.JSON, Kind.ARRAY) else PLAIN
 
     def decoder(self, column: Column | None) -> Callable[[object], object] | None:
         if column is None:

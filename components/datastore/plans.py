@@ -137,25 +137,19 @@ def _builder(shape: RowShape, decoders: dict[int, Decoder], spellings: Sequence[
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A compiled Select: its SQL, one encoder per filter value, its row shape."""
+    """A compiled Select: its SQL, one encoder per filter value, its row shape.
+
+    `passes`: the value types every encoder hands back unchanged, bound as they are."""
 
     sql: str
     count_sql: str | None
     encoders: tuple[Encoder, ...]
     shape: RowShape
+    passes: frozenset[type] = frozenset()
 
-    def params(self, values: list[object], query: Select) -> tuple[object, ...]:
-        """Return the bound parameters for `values` (from `shape_of`) and the paging."""
-        params = [encode(value) for encode, value in zip(self.encoders, values)]  # noqa: B905
-        if query.limit is not None:
-            params.append(query.limit)
-        if query.offset is not None:
-            params.append(query.offset)
-        return tuple(params)
-
-    def count_params(self, values: list[object]) -> tuple[object, ...]:
-        """Return the bound parameters of the COUNT(*) statement."""
-        return tuple(encode(value) for encode, value in zip(self.encoders, values))  # noqa: B905
+    def encoded(self, values: list[object]) -> list[object]:
+        """Return `values` (from `shape_of`) encoded as bound parameters."""
+        return [encode(value) for encode, value in zip(self.encoders, values)]  # noqa: B905
 
 
 class Plans:
@@ -191,8 +185,14 @@ class Plans:
             if len(self._plans) >= MAX_PLANS:
                 self._plans.clear()
             self._plans[key] = plan
-        count = plan.count_params(values) if query.count else ()
-        return plan, plan.params(values, query), count
+        # values of types every encoder hands back unchanged are bound as they are
+        params = values if plan.passes.issuperset(map(type, values)) else plan.encoded(values)
+        count = tuple(params) if query.count else ()
+        if query.limit is not None:
+            params.append(query.limit)
+        if query.offset is not None:
+            params.append(query.offset)
+        return plan, tuple(params), count
 
     def one_off(self, query: Select) -> tuple[Plan, tuple[object, ...], tuple[object, ...]]:
         """Compile a Select without caching it: its plan, parameters and count's parameters."""
@@ -207,17 +207,20 @@ class Plans:
         compiler = self.compiler
         statement = compiler.select(query)  # checks every name first
         table = compiler.schema.table(query.table)
-        encoders = tuple(self._encoders(table, query.where))
+        binds = self._encoders(table, query.where)
+        encoders = tuple(encode for encode, _ in binds)
+        passes = frozenset.intersection(*(types for _, types in binds)) if binds else frozenset()
         paging = (query.limit is not None) + (query.offset is not None)
         if len(statement.params) != len(encoders) + paging or n_values != len(encoders):
             raise AssertionError("plan parameters out of step with the compiler's")
         count_sql = compiler.count(query).sql if query.count else None
         outputs = statement.outputs
         shape = compiled(row_shape(compiler, outputs), text_spellings(compiler, outputs))
-        return Plan(statement.sql, count_sql, encoders, shape)
+        return Plan(statement.sql, count_sql, encoders, shape, passes)
 
-    def _encoders(self, table: Table, node: Filter | None) -> list[Encoder]:
-        """List one encoder per bound value, in the order the compiler binds them."""
+    def _encoders(self, table: Table, node: Filter | None) -> list[tuple[Encoder, frozenset[type]]]:
+        """List one encoder per bound value, in the order the compiler binds them, with
+        the value types it hands back unchanged."""
         if node is None:
             return []
         if isinstance(node, Not):
@@ -227,12 +230,13 @@ class Plans:
         if node.op is Op.IS:
             return []
         if node.op in (Op.LIKE, Op.ILIKE):
-            return [like_pattern]
-        encode = self.compiler.dialect.codec.filter_encoder(table.column(node.column))
+            return [(like_pattern, frozenset())]
+        codec, column = self.compiler.dialect.codec, table.column(node.column)
+        bind = (codec.filter_encoder(column), codec.filter_passes(column))
         if node.op is Op.IN:
             assert isinstance(node.value, tuple)
-            return [encode] * len(node.value)
-        return [encode]
+            return [bind] * len(node.value)
+        return [bind]
 
 
 def shape_of(node: Filter | None, values: list[object]) -> object:

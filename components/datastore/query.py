@@ -98,8 +98,7 @@ class JsonPath:
         return str(self.keys[-1])
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Cond:
     """`column op value`, negated when `negate` (PostgREST's `not.` prefix).
 
@@ -114,6 +113,35 @@ class Cond:
     json: JsonPath | None = None
     modifier: str | None = None
     config: str | None = None
+
+    def __init__(
+        self,
+        column: str,
+        op: Op | str,
+        value: object = None,
+        negate: bool = False,
+        json: JsonPath | None = None,
+        modifier: str | None = None,
+        config: str | None = None,
+    ) -> None:
+        # written out (not quick_init's): a request builds one per filter, and the common
+        # case (a known operator, not in/is, no modifier or configuration) needs no
+        # __post_init__ call; test_query checks the parameters against the fields
+        try:  # a dict lookup: Op(...) costs as much as the rest of a Cond
+            known = OPS.get(op)
+        except TypeError:  # unhashable
+            known = None
+        if known is None:
+            raise QueryError(f"unknown operator {op!r}", code="PGRST100")
+        _SET_COND_COLUMN(self, column)
+        _SET_COND_OP(self, known)
+        _SET_COND_VALUE(self, value)
+        _SET_COND_NEGATE(self, negate)
+        _SET_COND_JSON(self, json)
+        _SET_COND_MODIFIER(self, modifier)
+        _SET_COND_CONFIG(self, config)
+        if known is _IN or known is _IS or modifier is not None or config is not None:
+            self.__post_init__()
 
     def __post_init__(self) -> None:
         try:  # a dict lookup: Op(...) costs as much as the rest of a Cond
@@ -335,7 +363,14 @@ class Delete:
 Query = Select | Insert | Update | Delete
 # slot setters for the fields __post_init__ normalizes on the hot path: a frozen class's
 # object.__setattr__ through _set() costs twice as much
+_SET_COND_COLUMN = Cond.__dict__["column"].__set__
 _SET_COND_OP = Cond.__dict__["op"].__set__
+_SET_COND_VALUE = Cond.__dict__["value"].__set__
+_SET_COND_NEGATE = Cond.__dict__["negate"].__set__
+_SET_COND_JSON = Cond.__dict__["json"].__set__
+_SET_COND_MODIFIER = Cond.__dict__["modifier"].__set__
+_SET_COND_CONFIG = Cond.__dict__["config"].__set__
+_IN, _IS = Op.IN, Op.IS
 _SET_AND_NODES = And.__dict__["nodes"].__set__
 _SET_OR_NODES = Or.__dict__["nodes"].__set__
 _SET_SELECT_ORDER = Select.__dict__["order"].__set__

@@ -77,14 +77,16 @@ def iso_from_pg(text: str) -> str:
 # iso_from_pg's common cases, as Python expressions on one name (`v`) that the generated
 # row builders inline (plans.py): no call per value on rows a reader loaded as PostgreSQL's
 # own text (its session in UTC, DateStyle ISO). Exact forms only: a timestamp with six
-# fraction digits or none and a `+HH` zone; anything else goes to `iso` (iso_from_pg).
+# fraction digits or none and a `+HH` zone (no ` BC`); anything else goes to `iso`
+# (iso_from_pg).
 INLINE_ISO = {
     "timestamptz": (
         '(f"{v[:10]}T{v[11:]}:00" if len(v) == 29 and v[19] == "." and v[26] == "+"'
         ' or len(v) == 22 and v[19] == "+" else iso(v))'
     ),
     "timestamp": (
-        '(f"{v[:10]}T{v[11:]}" if len(v) == 26 and v[19] == "." or len(v) == 19 else iso(v))'
+        '(f"{v[:10]}T{v[11:]}" if len(v) == 26 and v[19] == "." and v[25] != "C"'
+        " or len(v) == 19 else iso(v))"
     ),
     "time": "iso(v)",
 }

@@ -77,22 +77,19 @@ class PostgresAdapter(SqlAdapter):
         pool = self._pool
         if pool is None:
             raise unavailable(f"datastore {self.name} is not connected", hint="call connect()")
-        shape = plan.shape
-        build = shape.text_build  # None: the plan must be read through the statement cursor
+        build = plan.shape.text_build  # None: the plan must be read through the statement cursor
         conn = pool.getconn()
         try:  # _run() for a connection that has no pipeline open, inlined
-            if build is None:
-                cursor = conn._statement_cursor
-            else:
+            if build is not None:
                 cursor = conn.read_cursor
-            if cursor is None or cursor.closed:
-                cursor = conn.statement_cursor() if build is None else _read_cursor(conn)
-            cursor.execute(plan.sql, params)
-            result = cursor.pgresult
-            fetched = cursor.fetchall() if result is not None and result.status == TUPLES_OK else []
+                if cursor is None or cursor._closed:
+                    cursor = _read_cursor(conn)
+            else:
+                cursor, build = conn.statement_cursor(), plan.shape.rows
+            fetched = cursor.execute(plan.sql, params).fetchall()  # a SELECT: rows, maybe none
         finally:
             pool.putconn(conn)  # psycopg_pool rolls back or discards what is not idle
-        return shape.rows(fetched) if build is None else build(fetched)
+        return build(fetched)
 
     def _begin(self, conn: Any, *, read_only: bool) -> None:
         sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "BEGIN"

@@ -240,20 +240,12 @@ class SqlAdapter(Adapter):
     # -- queries ------------------------------------------------------------------------
 
     def execute(self, query: Query, *, tx: Transaction | None = None) -> Result:
-        if isinstance(query, Select):
-            return self._read(query, tx)
-        return self._change(query, tx)
-
-    def _read(self, query: Select, tx: Transaction | None) -> Result:
+        if query.__class__ is not Select and not isinstance(query, Select):
+            return self._change(query, tx)
         plans = self._plans if self._plans is not None else self._load_plans()
         plan, params, count_params = plans.select(query)  # names checked when planned
-        if tx is not None:
-            conn = self._connection_of(tx)
-            with self._guard():
-                return self._run_plan(conn, plan, params, count_params)
-        if plan.count_sql is not None:
-            with self._transaction_on(read_only=True) as conn:
-                return self._run_plan(conn, plan, params, count_params)
+        if tx is not None or plan.count_sql is not None:
+            return self._read(plan, params, count_params, tx)
         # One SELECT is its own snapshot, and a neutral Select cannot write (it names only
         # columns and casts): it needs no BEGIN/COMMIT round trips around it.
         try:  # _guard() inlined: this is the hot path
@@ -266,6 +258,21 @@ class SqlAdapter(Adapter):
                 raise
             raise error from exc
         return Result(rows, None, len(rows))
+
+    def _read(
+        self,
+        plan: Plan,
+        params: tuple[object, ...],
+        count_params: tuple[object, ...],
+        tx: Transaction | None,
+    ) -> Result:
+        """Run a Select's plan in `tx`, or with its count in a read-only transaction."""
+        if tx is not None:
+            conn = self._connection_of(tx)
+            with self._guard():
+                return self._run_plan(conn, plan, params, count_params)
+        with self._transaction_on(read_only=True) as conn:
+            return self._run_plan(conn, plan, params, count_params)
 
     def _select(self, plan: Plan, params: tuple[object, ...]) -> list[dict[str, Any]]:
         """Run a plan's one SELECT on a connection of its own; return its rows (the hot path)."""
