@@ -18,12 +18,12 @@ one expression however its JSON keys are bound.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from mobo.exceptions import QueryError, UnsupportedFeature
 
+from .bounded_regex import check_pattern
 from .dialect import Dialect
 from .query import (
     FTS_OPS,
@@ -404,8 +404,8 @@ class Compiler:
         if op in (Op.MATCH, Op.IMATCH):
             template = dialect.match if op is Op.MATCH else dialect.imatch
             assert template is not None
-            if dialect.engine == "sqlite":  # Python's re runs it: refuse a bad one up front
-                _check_regex(value)
+            if dialect.engine == "sqlite":  # the regex package runs it: refuse a bad one first
+                check_pattern(str(value))
             return template.format(col=lhs, val=self._param(params, like_pattern(value)))
         if op in FTS_FUNCTIONS:
             function = FTS_FUNCTIONS[op]
@@ -543,13 +543,6 @@ def _positions(query: Select) -> dict[tuple[str, JsonPath | None], int] | None:
         for i, c in enumerate(query.columns, 1)
         if c.aggregate is None and c.json is not None and c.cast is None
     }
-
-
-def _check_regex(value: object) -> None:
-    try:
-        re.compile(str(value))
-    except (re.error, RecursionError) as exc:
-        raise QueryError(f"invalid regular expression: {exc}", code="2201B") from None
 
 
 def like_pattern(value: object) -> object:

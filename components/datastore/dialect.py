@@ -10,7 +10,8 @@ Behaviour an engine lacks is emulated only where the emulation is exact:
   PostgreSQL's semantics (SQLite's own LIKE ignores ASCII case and only ASCII case);
 - UPDATE ... RETURNING on MariaDB: done by the adapter (keys, update, re-select);
 - regular expressions (`match`/`imatch`) on SQLite: `mobo_match`/`mobo_imatch` functions
-  the adapter registers (Python's `re`); on MySQL `REGEXP` with `(?-i)`/`(?i)`;
+  the adapter registers (the `regex` package, bounded: bounded_regex.py); on MySQL
+  `REGEXP` with `(?-i)`/`(?i)`;
 - JSON paths: `to_jsonb(col) -> k ->> k` on PostgreSQL (as PostgREST), `json_extract` /
   `->` on SQLite and `JSON_EXTRACT`/`JSON_UNQUOTE` on MySQL with the path as one bound
   `$."k"[0]` text; `->>` gives PostgreSQL's text (strings unquoted, JSON null as NULL).

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from components.datastore import Adapter, Cond, Select
-from components.datastore.adapters import sqlite_regex
+from components.datastore import Adapter, Cond, Select, bounded_regex
 from mobo.exceptions import QueryError
 
 from .conftest import open_store
@@ -119,8 +118,20 @@ def test_mariadb_reports_a_bad_or_stopped_pattern_as_2201b(tmp_path: Path) -> No
 def test_a_statement_has_one_budget_for_all_its_rows(
     db: Adapter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_regex, "STATEMENT_LIMIT_S", 1e-9)  # spent by the first row
+    monkeypatch.setattr(bounded_regex, "STATEMENT_LIMIT_S", 1e-9)  # spent by the first row
     error = refused(db, "match", "^z")
     assert "over all rows" in (error.details or "")
     monkeypatch.undo()
     assert ids(db, "match", "^b") == [2]  # the next statement gets a full budget
+
+
+def test_a_pattern_is_checked_before_any_row_is_read(tmp_path: Path) -> None:
+    """The compiler refuses what PostgreSQL would, even where no row calls the function."""
+    with open_store(
+        "sqlite", tmp_path, ["CREATE TABLE empty (id INTEGER PRIMARY KEY, w TEXT)"]
+    ) as db:
+        for pattern in ("a{256}", "(unclosed"):
+            with pytest.raises(QueryError) as caught:
+                db.execute(Select("empty", ["id"], where=Cond("w", "match", pattern)))
+            assert caught.value.code == "2201B"
+        assert db.execute(Select("empty", ["id"], where=Cond("w", "match", "a{255}"))).rows == []

@@ -25,6 +25,7 @@ from pymysql.constants import CLIENT
 from mobo.exceptions import ConfigError, DatastoreError, QueryError
 
 from .. import dialect
+from ..bounded_regex import INVALID, SLOW_HINT
 from ..compiler import Statement
 from ..errors import error_for, unavailable
 from ..pool import SimplePool
@@ -34,7 +35,6 @@ from ..settings import POOL_CHECK_IDLE_S, StoreSettings
 from .base import Params, Result
 from .mysql_schema import load_schema
 from .sql import Fetched, SqlAdapter
-from .sqlite_regex import INVALID, SLOW_HINT
 
 LOGGER = logging.getLogger(__name__)
 

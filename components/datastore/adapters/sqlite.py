@@ -7,7 +7,7 @@ its count); writes and `transaction()` take the write lock up front with
 `:memory:` gets one connection (each connection would be a separate database).
 LIKE and ILIKE run as `mobo_like`/`mobo_ilike`, Python functions with PostgreSQL's
 semantics: case-sensitive LIKE, Unicode case-folding ILIKE, `\\` escapes. Regular
-expressions run as `mobo_match`/`mobo_imatch`, bounded in time and size (sqlite_regex).
+expressions run as `mobo_match`/`mobo_imatch`, bounded in time and size (bounded_regex.py).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from typing import Any, ClassVar
 from mobo.exceptions import DatastoreError, QueryError
 
 from .. import dialect
+from ..bounded_regex import imatch, match, start_statement, take_failure
 from ..errors import error_for, unavailable
 from ..pool import SimplePool
 from ..schema import Schema
 from .base import Params
 from .sql import Fetched, SqlAdapter
-from .sqlite_regex import imatch, match, start_statement, take_failure
 from .sqlite_schema import load_schema
 
 LOGGER = logging.getLogger(__name__)

@@ -1,5 +1,8 @@
 """Bounded regular expressions for SQLite: `mobo_match`/`mobo_imatch` (PostgreSQL's `~`, `~*`).
 
+The compiler checks a pattern with `check_pattern` before the SQL runs, so a pattern
+PostgreSQL would refuse is refused on every table, empty ones included.
+
 Python's `re` has no time limit: one pattern such as `(a|aa)+$` could hold a gateway
 thread for minutes. Patterns run in the `regex` package instead (VERSION0, `re`'s syntax),
 with a time limit per value and a budget per statement, releasing the GIL while they run.
@@ -98,6 +101,11 @@ def _found(compiled: regex.Pattern[str], value: str) -> bool:
         return compiled.search(value, timeout=limit, concurrent=True) is not None
     finally:
         _STATEMENT.left_s -= time.monotonic() - start
+
+
+def check_pattern(pattern: str) -> None:
+    """Raise QueryError 2201B for a pattern that is invalid or too big to compile."""
+    _compile(pattern, 0)
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
