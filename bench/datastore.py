@@ -25,15 +25,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
+from benchdb import DSN, throwaway_database
 from psycopg.rows import dict_row
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +39,6 @@ sys.path.insert(0, str(ROOT))
 
 from components.datastore import Adapter, And, Cond, Order, Select, open_adapter  # noqa: E402
 
-DSN = os.environ.get("MOBO_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGET = 1.15
 ROWS = 10_000
 DDL = (
@@ -88,13 +85,8 @@ def timed_block(fn: Callable[[int], object], start: int, n: int, out: list[float
 
 def run(dsn: str, rounds: int, block: int) -> bool:
     """Measure in a throwaway database; return whether every ratio met the target."""
-    name = f"mobo_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            return _measure(dsn.rsplit("/", 1)[0] + "/" + name, rounds, block)
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_database(dsn, "ds") as db_dsn:
+        return _measure(db_dsn, rounds, block)
 
 
 def _measure(dsn: str, rounds: int, block: int) -> bool:

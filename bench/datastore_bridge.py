@@ -34,10 +34,10 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import psycopg
+from benchdb import DSN, throwaway_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -121,18 +121,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3, help="raw/bridge rounds, interleaved")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="bridge processes")
-    parser.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg-dsn", default=DSN)
     args = parser.parse_args()
-    name = f"mobo_bench_{uuid.uuid4().hex[:10]}"
-    dsn = args.pg_dsn.rsplit("/", 1)[0] + "/" + name
     with tempfile.TemporaryDirectory() as tmp:
         source, data = prepare(Path(tmp), args.rows)
-        with psycopg.connect(args.pg_dsn, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-            try:
-                raws, bridges = run_rounds(source, data, dsn, args)
-            finally:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with throwaway_database(args.pg_dsn, "bridge") as dsn:
+            raws, bridges = run_rounds(source, data, dsn, args)
     report(args.rows, raws, bridges)
     print(f"workers {args.workers}, batch {args.batch:,}")
 
