@@ -82,7 +82,7 @@ class PostgresAdapter(SqlAdapter):
         try:  # _run() for a connection that has no pipeline open, inlined
             if build is not None:
                 cursor = conn.read_cursor
-                if cursor is None or cursor._closed:
+                if cursor is None or cursor.closed:
                     cursor = _read_cursor(conn)
             else:
                 cursor, build = conn.statement_cursor(), plan.shape.rows
