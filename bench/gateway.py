@@ -33,7 +33,8 @@ the ratios c/b and c/a. Targets: c/b >= 0.6 on the reads, p99 <= 25 ms, no non-2
 Nothing is written to RESULTS.md.
 
 `--diagnose NAMES` adds boards that differ from c in one setting (no rate limiter; 2 or 8
-threads per worker; 3 workers; `all`, or names comma-separated: every board holds up to
+threads per worker; 3 workers; no api.request events; `all`, or names comma-separated:
+every board holds up to
 2 x pool_max connections, and PostgreSQL's max_connections is the limit).
 "PG µs/req" is the CPU time of all PostgreSQL processes
 per request served (the machine's other work included: run under the bench lock).
@@ -78,6 +79,7 @@ DIAGNOSTIC_VARIANTS: dict[str, dict[str, dict[str, object]]] = {
     "c 2 threads": {"gateway": {"threads": 2}},
     "c 8 threads": {"gateway": {"threads": 8}},
     "c 3 workers": {"gateway": {"workers": 3}},
+    "c no events": {"gateway": {"request_events": "off"}},
 }
 
 SETUP_SQL = (
