@@ -34,8 +34,8 @@ Nothing is written to RESULTS.md.
 
 `--diagnose NAMES` adds boards that differ from c in one setting (no rate limiter; 2 or 8
 threads per worker; 3 workers; no api.request events; `all`, or names comma-separated:
-every board holds up to
-2 x pool_max connections, and PostgreSQL's max_connections is the limit).
+every board holds up to 2 x pool_max connections, and PostgreSQL's max_connections is
+the limit).
 "PG µs/req" is the CPU time of all PostgreSQL processes
 per request served (the machine's other work included: run under the bench lock).
 With `--profile DIR`, py-spy samples each gateway worker of c, both who
