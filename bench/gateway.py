@@ -57,10 +57,11 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from benchdb import DSN, throwaway_database
@@ -485,28 +486,28 @@ def cpu_seconds(pid: int | None) -> float:
 
     if pid is None:
         return float("nan")
-    total = 0.0
-    for child in psutil.Process(pid).children(recursive=True):
-        try:
-            times = child.cpu_times()
-            total += times.user + times.system
-        except psutil.Error:
-            pass
-    return total
+    return _cpu_of(psutil.Process(pid).children(recursive=True))
 
 
 def postgres_cpu_seconds() -> float:
     """User + system CPU of every PostgreSQL process on the machine, in seconds."""
     import psutil
 
+    procs = psutil.process_iter(["name"])
+    return _cpu_of(p for p in procs if p.info["name"] in ("postgres", "postmaster"))
+
+
+def _cpu_of(processes: Iterable[Any]) -> float:
+    """User + system CPU of psutil processes, skipping those that are gone."""
+    import psutil
+
     total = 0.0
-    for proc in psutil.process_iter(["name"]):
-        if proc.info["name"] in ("postgres", "postmaster"):
-            try:
-                times = proc.cpu_times()
-                total += times.user + times.system
-            except psutil.Error:
-                pass
+    for proc in processes:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
     return total
 
 

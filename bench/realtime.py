@@ -574,14 +574,6 @@ def _scenarios(text: str) -> tuple[str, ...]:
     return chosen
 
 
-def _scenarios(text: str) -> tuple[str, ...]:
-    chosen = tuple(word.strip() for word in text.split(",") if word.strip())
-    unknown = set(chosen) - set(SCENARIOS)
-    if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"choose among {', '.join(SCENARIOS)}")
-    return chosen
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dsn", default=DSN)
