@@ -64,11 +64,16 @@ def request_ip(req: falcon.Request, trusted: tuple[Network, ...]) -> str:
     """Return (and remember on the request) the client's address."""
     known = req.context.get("client_ip")
     if known is None:
-        known = client_ip(req.remote_addr, req.get_header("X-Forwarded-For"), trusted)
+        forwarded = req.get_header("X-Forwarded-For")
+        if forwarded:
+            known = client_ip(req.remote_addr, forwarded, trusted)
+        else:  # no proxy spoke: the peer (hashing `trusted` for the cache costs more)
+            known = client_ip(req.remote_addr, None, ())
         req.context.client_ip = known
     return known
 
 
+@lru_cache(maxsize=4096)
 def bucket_ip(ip: str) -> str:
     """Return the rate-limit identity of an address: itself, or its /64 for IPv6."""
     addr = parse_ip(ip)

@@ -16,6 +16,7 @@ from typing import Any
 
 NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _encode_str = json.JSONEncoder(ensure_ascii=False).encode
+_encode_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 class RawNumber(str):
@@ -34,7 +35,7 @@ class RawNumber(str):
 def dumps(value: Any, *, exact: bool = False) -> bytes:
     """Return `value` as compact UTF-8 JSON; `exact` when it may hold RawNumbers."""
     if not exact:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+        return _encode_compact(value).encode()
     parts: list[str] = []
     _write(value, parts)
     return "".join(parts).encode()

@@ -29,6 +29,7 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from components.datastore import Adapter, Query, Result, Transaction
 from components.datastore.adapters.base import Setup
@@ -37,6 +38,9 @@ from components.gateway.errors import ApiError
 from components.gateway.rest import errors
 from components.gateway.rest.guard import Guard
 from mobo.exceptions import DatastoreError
+
+if TYPE_CHECKING:
+    from components.auth.principal import Principal
 
 SETUP = (
     "SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true), "
@@ -149,12 +153,31 @@ def role_unavailable(adapter: Adapter, role: str, exc: DatastoreError) -> ApiErr
 def setup_params(guard: Guard, caller: Caller) -> tuple[str, ...]:
     """Return the role, claims, method, path and headers to set for the transaction."""
     principal = guard.principal
-    claims = {"role": principal.role, **principal.claims}
     headers = {k.lower(): v for k, v in caller.headers.items()}
     return (
         principal.role,
-        json.dumps(claims, separators=(",", ":"), default=str),
+        claims_json(principal),
         caller.method,
         caller.path,
-        json.dumps(headers, separators=(",", ":")),
+        _compact(headers),
     )
+
+
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+_compact_any = json.JSONEncoder(separators=(",", ":"), default=str).encode
+# the claims' JSON of the principals seen last, by identity: the gateway's identifier
+# hands out the same Principal for the same key or token while it is cached
+_CLAIMS: dict[int, tuple[Principal, str]] = {}
+_CLAIMS_KEPT = 1024
+
+
+def claims_json(principal: Principal) -> str:
+    """Return `request.jwt.claims` for `principal`: its claims with its role."""
+    found = _CLAIMS.get(id(principal))
+    if found is not None and found[0] is principal:
+        return found[1]
+    text = _compact_any({"role": principal.role, **principal.claims})
+    if len(_CLAIMS) >= _CLAIMS_KEPT:
+        _CLAIMS.clear()
+    _CLAIMS[id(principal)] = (principal, text)
+    return text
