@@ -34,8 +34,9 @@ from mobo.exceptions import DatastoreError, QueryError
 from .. import dialect
 from ..errors import SetupFailed, error_for, unavailable
 from ..plans import Plan
+from ..query import Query, Select
 from ..schema import Schema
-from .base import Params, Setup
+from .base import Params, Result, Setup
 from .postgres_pool import TEMPORAL_TYPES, FastPool, Lend, open_pool
 from .postgres_schema import load_schema
 from .sql import Fetched, SqlAdapter
@@ -90,6 +91,45 @@ class PostgresAdapter(SqlAdapter):
         finally:
             pool.putconn(conn)  # psycopg_pool rolls back or discards what is not idle
         return build(fetched)
+
+    def execute_in(
+        self, query: Query, *, setup: Setup | None = None, read_only: bool = False
+    ) -> Result:
+        """A Select of one statement with a setup (the gateway's reads): what the generic
+        path does through its transaction, guard and lending layers, flattened: lend a
+        connection, send BEGIN, the setup, the SELECT and COMMIT in one round trip
+        (`_run`), roll back and translate on any error, give the connection back."""
+        if setup is None or query.__class__ is not Select:
+            return super().execute_in(query, setup=setup, read_only=read_only)
+        plans = self._plans if self._plans is not None else self._load_plans()
+        plan, params, _ = plans.select(query)  # names checked when planned
+        if plan.count_sql is not None:
+            return super().execute_in(query, setup=setup, read_only=read_only)
+        pool = self._pool
+        if pool is None:
+            raise unavailable(f"datastore {self.name} is not connected", hint="call connect()")
+        try:
+            conn = pool.getconn()
+            try:
+                conn.deferred = (read_only, setup)
+                conn.pipelined, conn.commit_next, conn.committed = True, True, False
+                try:
+                    fetched = self._run(conn, plan.sql, params).rows
+                except BaseException:
+                    self._abort(conn)
+                    raise
+                conn.pipelined = conn.committed = False  # _end(commit=True): committed
+            finally:
+                pool.putconn(conn)  # psycopg_pool rolls back or discards what is not idle
+        except DatastoreError:
+            raise
+        except Exception as exc:
+            error = self._error(exc)
+            if error is exc:
+                raise
+            raise error from exc
+        rows = plan.shape.rows(fetched)
+        return Result(rows, None, len(rows))
 
     def _begin(self, conn: Any, *, read_only: bool) -> None:
         sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if read_only else "BEGIN"
