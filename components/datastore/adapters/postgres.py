@@ -113,8 +113,17 @@ class PostgresAdapter(SqlAdapter):
             try:
                 conn.deferred = (read_only, setup)
                 conn.pipelined, conn.commit_next, conn.committed = True, True, False
+                build = plan.shape.text_build
                 try:
-                    fetched = self._run(conn, plan.sql, params).rows
+                    if build is not None and not conn._prepared._to_flush:
+                        # as _select: dates and times read as text by the C loader
+                        cursor = conn.read_cursor
+                        if cursor is None or cursor.closed:
+                            cursor = _read_cursor(conn)
+                        self._run_direct(conn, cursor, plan.sql, params)
+                        fetched = cursor.fetchall()
+                    else:
+                        fetched, build = self._run(conn, plan.sql, params).rows, plan.shape.rows
                 except BaseException:
                     self._abort(conn)
                     raise
@@ -128,7 +137,7 @@ class PostgresAdapter(SqlAdapter):
             if error is exc:
                 raise
             raise error from exc
-        rows = plan.shape.rows(fetched)
+        rows = build(fetched)
         return Result(rows, None, len(rows))
 
     def _begin(self, conn: Any, *, read_only: bool) -> None:

@@ -216,3 +216,12 @@ def output_keys(level: Level) -> list[str]:
 
 def shape(level: Level, rows: Iterable[Row]) -> list[Row]:
     return [shape_row(level, row) for row in rows]
+
+
+def shape_read(level: Level, rows: list[Row]) -> list[Row]:
+    """`shape` for the rows a read's Select returned: MagDS keys them by the level's
+    columns in select order, so a level without embeds, private keys or exact numbers
+    is the client's view already."""
+    if not level.embeds and not level.keys and not any(o.decimal for o in level.outputs):
+        return rows
+    return [shape_row(level, row) for row in rows]

@@ -16,7 +16,7 @@ from components.gateway.postgrest.media import Media
 from components.gateway.postgrest.request import ParsedRequest
 from components.gateway.rest import errors, render
 from components.gateway.rest.call import CONTENT_TYPES, Reply, Target
-from components.gateway.rest.embed import attach, level_where, output_keys, shape
+from components.gateway.rest.embed import attach, level_where, output_keys, shape_read
 from components.gateway.rest.plan import Level, build
 from components.gateway.rest.session import open_session
 
@@ -48,7 +48,7 @@ def read(target: Target, request: ParsedRequest) -> Reply:
         raise parse_errors.offset_out_of_bounds(page.offset, total)
     reply = Reply(render.range_status(page.offset, len(rows), total))
     reply.headers["Content-Range"] = render.content_range(page.offset, len(rows), total)
-    return respond(reply, request, plan, shape(plan, rows))
+    return respond(reply, request, plan, shape_read(plan, rows))
 
 
 def respond(reply: Reply, request: ParsedRequest, plan: Level, rows: list[dict[str, Any]]) -> Reply:
