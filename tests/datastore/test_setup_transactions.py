@@ -116,3 +116,38 @@ def test_an_error_at_commit_is_the_statements(store: Adapter) -> None:
     assert store.raw("SELECT count(*) AS n FROM pairs").rows == [{"n": 0}]
     inserted = store.execute_in(q.Insert("pairs", [{"id": 1, "peer": 1}]), setup=(SETTING, ("x",)))
     assert inserted.rowcount == 1
+
+
+def test_a_statement_larger_than_the_socket_buffer_is_sent_whole(store: Adapter) -> None:
+    """The one-round-trip path flushes in steps when the socket takes part of it."""
+    big = "x" * (8 << 20)  # 8 MB: more than loopback's socket buffers take at once
+    select = q.Select("items", (q.Column("name"),), q.Cond("name", "eq", big))
+    assert store.execute_in(select, setup=(SETTING, ("x",)), read_only=True).rows == []
+    with_name = q.Select("items", (q.Column("id"),), q.Cond("name", "neq", big))
+    assert store.execute_in(with_name, setup=(SETTING, (big,)), read_only=True).rows == [
+        {"id": 1}
+    ]
+
+
+def test_the_flush_releases_the_gil_with_psycopgs_own_libpq() -> None:
+    from psycopg import pq
+
+    from components.datastore.adapters import pgflush
+
+    if pq.__impl__ != "binary":
+        pytest.skip("the binary psycopg package bundles the libpq ctypes must find")
+    assert pgflush.releases_gil()
+
+
+def test_flushing_a_closed_connection_is_an_operational_error() -> None:
+    import psycopg
+
+    from components.datastore.adapters import pgflush
+
+    from .conftest import PG_DSN
+
+    conn = psycopg.connect(PG_DSN)
+    pgconn = conn.pgconn
+    conn.close()
+    with pytest.raises(psycopg.OperationalError):
+        next(pgflush.send(pgconn))
