@@ -5,13 +5,14 @@ target rows in the batch's key range (after the previous batch's last key, up to
 batch's last key) canonically, as COPY text (`pgsum.copy_text_sql`): for a batch sent as
 the canonical text itself (`stream.Converters.prepared`, "fused") it must equal what was
 sent, byte for byte — every value of every row read back as sent, in the same order,
-which implies the same row count and checksum. Otherwise (a batch with escapes, rows
-scanned in another order, or text that differs) PostgreSQL computes the row count and
-checksum of the range (`pgsum.py`), which must equal the batch's own, computed from the
-source rows. A mismatch rolls the batch back and stops the copy. The server's share of
-the verification then runs while the workers convert the next batches, instead of in
-one query over the whole table at the end, and costs less (no MD5 per row when the
-text matches).
+which implies the same row count and checksum (times and timestamps are first read back
+unpadded, `pgsum.spelling`, until a batch has fractions of a second). Otherwise (a batch
+with escapes, rows scanned in another order, or text that differs) PostgreSQL computes
+the row count and checksum of the range (`pgsum.py`), which must equal the batch's own,
+computed from the source rows. A mismatch rolls the batch back and stops the copy. The
+server's share of the verification then runs while the workers convert the next
+batches, instead of in one query over the whole table at the end, and costs less (no
+MD5 per row when the text matches).
 
 Only where the ranges select the same rows on both sides: PostgreSQL targets whose every
 column `pgsum` can spell, in a UTF-8 database, with integer keys (text keys may sort
@@ -41,9 +42,16 @@ TARGET_KEY_KINDS = (Kind.INTEGER, Kind.DECIMAL)
 class BatchCheck:
     """The per-batch verification of one copy into PostgreSQL."""
 
-    def __init__(self, plan: Plan, target: Side, name: str, sql: dict[bool, tuple[str, str]]):
+    def __init__(
+        self, plan: Plan, target: Side, name: str, sql: dict[bool, tuple[str, str, str]]
+    ) -> None:
         self.plan, self.target, self.name = plan, target, name
-        self._sql = sql  # text and checksum queries of a range: from the start, or after a key
+        # a range's text queries (unpadded, padded) and checksum query: from the start, or
+        # after a key
+        self._sql = sql
+        # the unpadded text first, while batches have no fractions of a second (none, or
+        # no time or timestamp column: then the padded text is the same query)
+        self.unpadded = sql[False][0] != sql[False][1]
         self.by_text = self.by_checksum = 0  # batches verified each way
 
     @classmethod
@@ -56,10 +64,11 @@ class BatchCheck:
         for after in (False, True):
             where = driver.range_where(plan.key, after=after, upto=True)
             text = copy_text_sql(table, plan.columns, driver.quote, where)
+            plain = copy_text_sql(table, plan.columns, driver.quote, where, padded=False)
             summed = checksum_sql(table, plan.columns, driver.quote, where)
-            if text is None or summed is None:
+            if text is None or plain is None or summed is None:
                 return None
-            sql[after] = (text, summed)
+            sql[after] = (plain, text, summed)
         with target.adapter.transaction() as tx:
             if not utf8(tx.connection):
                 return None
@@ -74,12 +83,13 @@ class BatchCheck:
         driver = self.target.driver
         params = [*(driver.after_params(after) if after is not None else ()),
                   *driver.upto_params(last)]  # fmt: skip
-        text, summed = self._sql[after is not None]
+        plain, text, summed = self._sql[after is not None]
         if isinstance(sent, bytes) and sent.endswith(b"\n"):
-            found = copy_text(conn, text, params)
-            if found is not None and found == sent[:-1]:
-                self.by_text += 1
-                return
+            for query in (plain, text) if self.unpadded else (text,):
+                if _sent(copy_text(conn, query, params), sent):
+                    self.by_text += 1
+                    return
+                self.unpadded = False  # fractions of seconds (or a difference): pad from now on
         seen = batch_checksum(conn, summed, params)
         if seen == copied:
             self.by_checksum += 1
@@ -93,6 +103,12 @@ class BatchCheck:
             hint="the target changes what it stores (a trigger, a rule, a column default "
             "type?); otherwise report this as a MagBridge bug",
         )
+
+
+def _sent(found: bytes | None, sent: bytes) -> bool:
+    """Tell whether `found` is the COPY text `sent` without its last newline (compared in
+    place: no copy of the batch's text)."""
+    return found is not None and len(found) == len(sent) - 1 and sent.startswith(found)
 
 
 def _integer_keys(plan: Plan) -> bool:

@@ -28,7 +28,7 @@ from operator import methodcaller
 
 from components.datastore.schema import Kind
 
-from .convert import Convert, Refused, decimal_text, each, preview
+from .convert import FAILURES, Convert, Refused, decimal_text, locate, preview
 
 NULL = "\x1d"  # not U+0000: PostgreSQL text cannot hold it, and pgsum.py spells rows as text
 SEPARATOR = "\x1f"
@@ -36,11 +36,11 @@ ROWS, ROW_BYTES = "\x1e", b"\x1e"
 MODULUS = 2**64
 RECORDED = "md5:"  # how a checkpoint's checksum starts (earlier ones were BLAKE2b sums)
 VERIFIED = "md5v:"  # ... when each of its batches was verified on the target (batchcheck.py)
-_digest = methodcaller("digest")
 try:  # CPython's own MD5: a third faster than OpenSSL's for short rows (no EVP context)
     from _md5 import md5 as _md5
 except ImportError:  # pragma: no cover - a Python built without it
     _md5 = partial(hashlib.md5, usedforsecurity=False)  # a checksum, not a signature
+_digest = type(_md5()).digest  # the method itself: cheaper per row than methodcaller's lookup
 _iso = methodcaller("isoformat")
 _WORDS = "Q"  # array type of 8-byte unsigned integers
 assert array(_WORDS).itemsize == 8
@@ -145,18 +145,30 @@ def canonical(kind: Kind) -> Convert:
     """Return the function that spells a column of neutral values canonically."""
     if kind in SPELLED_ALREADY:
         return _nulls_marked
-    spell = each(SPELL.get(kind, repr))
+    fn = SPELL.get(kind, repr)
 
     def convert(column: Sequence[object]) -> list[object]:
-        return _nulls_marked(spell(column))
+        # each(fn) and then NULLs marked, in one pass (no spelling is ever None)
+        try:
+            if _dense(column):
+                return list(map(fn, column))
+            return [NULL if v is None else fn(v) for v in column]
+        except FAILURES:
+            raise locate(column, fn, "22P02") from None
 
     return convert
 
 
 def _nulls_marked(column: Sequence[object]) -> list[object]:
-    if None not in column:
+    if _dense(column):
         return list(column)
     return [NULL if v is None else v for v in column]
+
+
+def _dense(column: Sequence[object]) -> bool:
+    """Tell whether a column holds no None: `all()` first (a truth test is cheaper than
+    `in`'s comparison of each value with None), the search only if a value is falsy."""
+    return all(column) or None not in column
 
 
 def canonical_json(value: object) -> str:
@@ -182,7 +194,9 @@ def _dump(value: object) -> str:
 # their neutral values are canonical text already
 SPELLED_ALREADY = (Kind.TEXT, Kind.DECIMAL, Kind.TIMESTAMP, Kind.TIMESTAMPTZ)
 SPELL: dict[Kind, Callable[[object], object]] = {
-    Kind.INTEGER: str,
+    # str() of an int, or of the text of a decimal column read back (an integer column
+    # copied into a decimal one): format() with no spec is str() for both, a cheaper call
+    Kind.INTEGER: format,
     Kind.FLOAT: float.__repr__,
     Kind.BOOLEAN: {True: "t", False: "f"}.__getitem__,
     Kind.JSON: canonical_json,

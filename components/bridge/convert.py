@@ -100,11 +100,21 @@ def non_null(column: Sequence[object]) -> list[object]:
 
 
 def check(column: Sequence[object], ok: Callable[[list[object]], bool], fn: Callable) -> None:
-    """Run the cheap whole-column test `ok`; if it fails, find the value `fn` refuses."""
-    values = non_null(column)
-    if values and not ok(values):
-        bad = locate(column, fn, "22000")
-        raise bad
+    """Run the cheap whole-column test `ok` on the non-null values; if it fails, find the
+    value `fn` refuses.
+
+    `ok` is tried on the column as it is first: every test raises TypeError on a None (it
+    compares, measures or joins each value), and then runs again without the NULLs, so a
+    column without any is not copied and scanned for them first."""
+    if not column:
+        return
+    try:
+        passed = ok(column)  # type: ignore[arg-type]
+    except TypeError:
+        values = non_null(column)
+        passed = not values or ok(values)
+    if not passed:
+        raise locate(column, fn, "22000")
 
 
 def decimal_text(value: object) -> str:

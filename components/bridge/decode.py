@@ -181,22 +181,34 @@ def _timestamps(fn: Callable[[object], str], *, zoned: bool) -> Convert:
     slow = each(fn, code="22007")
     shapes = _shapes(zoned)
 
-    def convert(values: Sequence[object]) -> list[object]:
-        if not only(values, str):
+    def column(values: Sequence[object]) -> list[object]:
+        try:
+            text = "\n".join(values)  # type: ignore[arg-type]
+        except TypeError:  # NULLs, or values that are not text
+            return sparse(values)
+        return spelled(values, text)
+
+    def convert(values: Sequence[object]) -> list[object]:  # values without NULLs
+        try:
+            text = "\n".join(values)  # type: ignore[arg-type]
+        except TypeError:  # not all text (a date, a number): parsed or refused one by one
             return slow(values)
-        text = "\n".join(values)  # type: ignore[arg-type]
-        if not _shaped(text, shapes, len(values), zoned) or ".000000" in text:
+        return spelled(values, text)
+
+    def spelled(values: Sequence[object], text: str) -> list[object]:
+        if not _shaped(text, shapes, values, zoned) or ".000000" in text:
             return slow(values)  # isoformat() drops ".000000", so such text is not canonical
         try:
             list(map(dt.datetime.fromisoformat, values))  # type: ignore[arg-type]  # real dates?
         except ValueError:
             return slow(values)  # finds the row
-        text = text.replace(" ", "T") + "\n"
+        text = text.replace(" ", "T")
         if zoned:
-            text = text.replace("+00\n", "+00:00\n")
-        return text[:-1].split("\n")  # type: ignore[return-value]
+            text = (text + "\n").replace("+00\n", "+00:00\n")[:-1]
+        return text.split("\n")  # type: ignore[return-value]
 
-    return nulls_aside(convert)
+    sparse = nulls_aside(convert)
+    return column
 
 
 def _shapes(zoned: bool) -> frozenset[str]:
@@ -209,12 +221,20 @@ def _shapes(zoned: bool) -> frozenset[str]:
     )
 
 
-def _shaped(text: str, shapes: frozenset[str], count: int, zoned: bool) -> bool:
-    """Tell whether every line of `text` has one of the `shapes` (digits as 9), in UTC."""
-    if not set(text.translate(DIGITS_AS_9).split("\n")) <= shapes:
+def _shaped(text: str, shapes: frozenset[str], values: Sequence[object], zoned: bool) -> bool:
+    """Tell whether every line of `text` (the `values` joined) has one of the `shapes`
+    (digits as 9), in UTC.
+
+    A column usually has one shape throughout: the first value's shape repeated is
+    compared with the whole text at once, and only if that fails is each line's shape
+    looked up (splitting the text costs about as much as reading the column)."""
+    masked = text.translate(DIGITS_AS_9)
+    first = values[0].translate(DIGITS_AS_9) if values else ""  # type: ignore[attr-defined]
+    uniform = first in shapes and masked == "\n".join((first,) * len(values))
+    if not uniform and not set(masked.split("\n")) <= shapes:
         return False
     lines = text + "\n"
-    return not zoned or lines.count("+00\n") + lines.count("+00:00\n") == count
+    return not zoned or lines.count("+00\n") + lines.count("+00:00\n") == len(values)
 
 
 def _pg_decimals(column: Sequence[object]) -> list[object]:
@@ -237,6 +257,8 @@ def _sqlite_decimals(column: Sequence[object]) -> list[object]:
         joined = "\n".join(texts)
         if "e" not in joined and "n" not in joined:  # no exponents, nan or inf
             # repr() ends a float with a zero only in ".0": dropped on the joined text
+            if ".0\n" not in joined + "\n":
+                return texts  # type: ignore[return-value]  # nothing to drop
             trimmed = ("\n" + joined + "\n").replace(".0\n", "\n")
             if "\n-0\n" in trimmed:
                 return trim_decimals(texts)

@@ -21,6 +21,13 @@ Spellings (in a transaction with `TimeZone` UTC and `DateStyle` ISO):
 | timestamptz | timestamptz | `c AT TIME ZONE 'UTC'` so, and `+00:00` |
 | bytes | bytea | `encode(c, 'hex')` |
 
+Times and timestamps also have an unpadded spelling (`padded=False`: the fraction as
+PostgreSQL prints it, without trailing zeros), for the text of batches without fractions
+of a second (the usual case), spelled without a test and a pad per row. It is as exact:
+an unpadded spelling is either the value's canonical one (no fraction, or six digits) or
+no value's canonical spelling (one to five digits), so unpadded text equals canonical
+text only where every value is equal.
+
 Floats, JSON, arrays and other types (whose PostgreSQL text differs from the canonical
 spelling in ways SQL cannot cheaply undo), a database not encoded in UTF-8, and columns
 of other types return None: the copy then reads the rows back and checksums them in
@@ -55,8 +62,9 @@ SEPARATOR_SQL = "chr(31)"  # checksum.SEPARATOR
 assert (ord(NULL), ord(SEPARATOR)) == (29, 31)
 
 
-def spelling(column: ColumnPlan, quoted: str) -> str | None:
-    """Return the SQL that spells the target column canonically, or None if there is none."""
+def spelling(column: ColumnPlan, quoted: str, *, padded: bool = True) -> str | None:
+    """Return the SQL that spells the target column canonically, or None if there is none
+    (not `padded`: times and timestamps with their fractions as PostgreSQL prints them)."""
     kind, target = column.source.kind, column.target
     spelled = target.spelled.lower()
     if target.engine != "postgres":
@@ -76,22 +84,25 @@ def spelling(column: ColumnPlan, quoted: str) -> str | None:
     if kind is Kind.DATE and spelled == "date":
         return f"{quoted}::text"
     if kind is Kind.TIME and TIME_TYPES.match(spelled):
-        return PADDED.format(t=f"{quoted}::text", n=8, width=15)
+        return PADDED.format(t=f"{quoted}::text", n=8, width=15) if padded else f"{quoted}::text"
     if kind is Kind.TIMESTAMP and STAMP_TYPES.match(spelled):
-        return _iso(quoted)
+        return _iso(quoted, padded)
     if kind is Kind.TIMESTAMPTZ and ZONED_TYPES.match(spelled):
-        return _iso(f"({quoted} AT TIME ZONE 'UTC')") + " || '+00:00'"
+        return _iso(f"({quoted} AT TIME ZONE 'UTC')", padded) + " || '+00:00'"
     if kind is Kind.BYTES and spelled == "bytea":
         return f"encode({quoted}, 'hex')"
     return None
 
 
-def _iso(stamp: str) -> str:
+def _iso(stamp: str, pad: bool = True) -> str:
     """`YYYY-MM-DD HH:MM:SS[.f]` (PostgreSQL) to `YYYY-MM-DDTHH:MM:SS[.ffffff]` (Python).
 
     The fraction is padded only when the timestamp has one (`date_trunc` is arithmetic:
-    cheaper than printing the timestamp again to measure its text)."""
+    cheaper than printing the timestamp again to measure its text), and not at all
+    without `pad`."""
     text = f"{stamp}::text"
+    if not pad:
+        return f"replace({text}, ' ', 'T')"
     padded = f"CASE WHEN {stamp} = date_trunc('second', {stamp}) THEN {text} "
     return f"replace({padded}ELSE rpad({text}, 26, '0') END, ' ', 'T')"
 
@@ -113,16 +124,19 @@ def checksum_sql(
     return f"{sql} WHERE {where}" if where else sql
 
 
-def copy_text_sql(table: str, columns: Sequence[ColumnPlan], quote: Any, where: str) -> str | None:
+def copy_text_sql(
+    table: str, columns: Sequence[ColumnPlan], quote: Any, where: str, *, padded: bool = True
+) -> str | None:
     """Return the query of the rows `where` selects as one `bytea`: each row's canonical
     spellings joined by tabs, NULL as `\\N`, rows joined by newlines in the order the scan
     reads them (the COPY text of a fused batch, `stream.Converters.prepared`, without its
     last newline, when that order is the key's), or None if a column has no canonical
     spelling in SQL. No ORDER BY: sorting costs a fifth of the query, and text that
-    differs only in its order is verified by `checksum_sql` instead."""
+    differs only in its order is verified by `checksum_sql` instead. Not `padded`: the
+    fractions of times and timestamps as PostgreSQL prints them (see the docstring)."""
     parts = []
     for column in columns:
-        expr = spelling(column, quote(column.name))
+        expr = spelling(column, quote(column.name), padded=padded)
         if expr is None:
             return None
         parts.append(f"coalesce({expr}, E'\\\\N')" if column.target.nullable else f"({expr})")

@@ -167,7 +167,10 @@ class Converters:
         """Tell whether a text column holds a character that COPY or the checksum treats
         specially (the batch then goes the general way)."""
         for index in self.texts:
-            joined = "".join(non_null(neutral[index]))  # type: ignore[arg-type]
+            try:
+                joined = "".join(neutral[index])  # type: ignore[arg-type]
+            except TypeError:  # NULLs
+                joined = "".join(non_null(neutral[index]))  # type: ignore[arg-type]
             if any(c in joined for c in FUSE_BREAKERS):
                 return True
         return False
