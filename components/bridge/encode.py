@@ -38,8 +38,6 @@ def encoder(source: TypeInfo, target: TypeInfo) -> Encode:
     (COPY fields on PostgreSQL).
     """
     steps = _steps(source, target)
-    if source.kind is Kind.INTEGER and target.kind is Kind.DECIMAL:
-        steps.insert(0, each(str))
     fields = copy_fields(source.kind, target.kind) if target.engine == "postgres" else None
 
     def encode(neutral: list[object], spelled: list[object]) -> list[object]:
@@ -70,9 +68,12 @@ def checker(source: TypeInfo, target: TypeInfo) -> Convert:
 
 def _steps(source: TypeInfo, target: TypeInfo) -> list[Convert]:
     """Return the target's checks and conversions, but for checks the source's type
-    cannot fail (`bounds.py`)."""
+    cannot fail (`bounds.py`); integers going into a decimal column are made text first."""
     steps = STEPS.get((target.engine, target.kind), ())
-    return [step(target) for step in steps if not PROVEN.get(step, _never)(source, target)]
+    found = [step(target) for step in steps if not PROVEN.get(step, _never)(source, target)]
+    if source.kind is Kind.INTEGER and target.kind is Kind.DECIMAL:
+        found.insert(0, each(str))  # the decimal checks read text
+    return found
 
 
 def _never(source: TypeInfo, target: TypeInfo) -> bool:
@@ -182,11 +183,13 @@ def decimal_fits(target: TypeInfo) -> Convert:
     room = None if target.precision is None else target.precision - (target.scale or 0)
 
     def ok(values: list[object]) -> bool:
-        if not NOT_FINITE_SET.isdisjoint(values):
+        joined = "\n".join(values)  # type: ignore[arg-type]  # a NULL: TypeError (`check`)
+        # NaN and infinities looked for value by value only if their text is there at all
+        if ("NaN" in joined or "Infinity" in joined) and not NOT_FINITE_SET.isdisjoint(values):
             if target.engine != "postgres":
                 return False
             values = [v for v in values if v not in NOT_FINITE_SET]
-        joined = "\n".join(values)  # type: ignore[arg-type]
+            joined = "\n".join(values)  # type: ignore[arg-type]
         if too_fine is not None and too_fine.search(joined):
             return False
         if too_large is None or not values:

@@ -200,6 +200,30 @@ def test_an_existing_empty_target_table_is_used(stores: dict[str, Adapter]) -> N
     assert read(target, name) == read(source, table)
 
 
+@pytest.mark.parametrize("dst", ["postgres", "mysql"])
+def test_integers_go_into_an_existing_decimal_column(
+    stores: dict[str, Adapter], dst: str
+) -> None:
+    """Regression: the check-only path (a PostgreSQL target's fused COPY text) met the
+    integers as ints where the decimal checks read text, and failed with a TypeError."""
+    source, target = stores["sqlite"], stores[dst]
+    table, name = table_name("src"), table_name("dst")
+    source.raw(f'CREATE TABLE "{table}" (id INTEGER PRIMARY KEY, n INTEGER)', ())
+    source.refresh_schema()
+    source.execute(Insert(table, [{"id": i, "n": v} for i, v in enumerate([7, None, -3, 0])]))
+    quoted = target.dialect.quote_ident(name)
+    target.raw(f"CREATE TABLE {quoted} (id bigint PRIMARY KEY, n numeric(12,2))", ())
+    target.refresh_schema()
+
+    result = copy_table(source, table, target, name)
+
+    assert result.verified and not result.created
+    got = [(r["id"], r["n"]) for r in target.execute(Select(name, order=[Order("id")])).rows]
+    assert [(i, None if n is None else Decimal(n)) for i, n in got] == [
+        (0, Decimal(7)), (1, None), (2, Decimal(-3)), (3, Decimal(0))
+    ]
+
+
 def test_a_source_written_during_the_copy_fails_verification(
     stores: dict[str, Adapter],
 ) -> None:
