@@ -78,6 +78,7 @@ RATE_LIMITS = {"rest_ip": "10000000/1s", "rest_key": "10000000/1s"}
 DIAGNOSTIC_VARIANTS: dict[str, dict[str, dict[str, object]]] = {
     "c no limiter": {"rate_limit": {"enabled": False}},
     "c 2 threads": {"gateway": {"threads": 2}},
+    "c 3 threads": {"gateway": {"threads": 3}},
     "c 8 threads": {"gateway": {"threads": 8}},
     "c 3 workers": {"gateway": {"workers": 3}},
     "c no events": {"gateway": {"request_events": "off"}},
