@@ -134,10 +134,7 @@ class PostgresAdapter(SqlAdapter):
         except DatastoreError:
             raise
         except Exception as exc:
-            error = self._error(exc)
-            if error is exc:
-                raise
-            raise error from exc
+            self._reraise(exc)
         rows = build(fetched)
         return Result(rows, None, len(rows))
 

@@ -15,7 +15,7 @@ from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 from mobo.exceptions import DatastoreError, DatastoreUnavailable, QueryError
 
@@ -224,10 +224,14 @@ class SqlAdapter(Adapter):
         except DatastoreError:
             raise
         except Exception as exc:
-            error = self._error(exc)
-            if error is exc:
-                raise
-            raise error from exc
+            self._reraise(exc)
+
+    def _reraise(self, exc: Exception) -> NoReturn:
+        """Raise the board's error for driver error `exc` (from it), else `exc` itself."""
+        error = self._error(exc)
+        if error is exc:
+            raise exc
+        raise error from exc
 
     def _error(self, exc: Exception) -> Exception:
         """Return the board's error for a driver error (`exc` itself for anything else)."""
@@ -253,10 +257,7 @@ class SqlAdapter(Adapter):
         except DatastoreError:
             raise
         except Exception as exc:
-            error = self._error(exc)
-            if error is exc:
-                raise
-            raise error from exc
+            self._reraise(exc)
         return Result(rows, None, len(rows))
 
     def _read(
