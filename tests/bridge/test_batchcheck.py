@@ -103,21 +103,26 @@ def test_text_that_copy_escapes_is_verified_by_checksum(
     assert result.verified and (checks[-1].by_checksum, checks[-1].by_text) == (1, 1)
 
 
+def before_insert(target: Adapter, name: str, body: str) -> None:
+    """Give PostgreSQL table `name` a BEFORE INSERT trigger running plpgsql `body`."""
+    quoted, fn = (target.dialect.quote_ident(n) for n in (name, f"trg_{name}"))
+    target.raw(
+        f"CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"{body} RETURN NEW; END $$", ()
+    )  # fmt: skip
+    target.raw(
+        f"CREATE TRIGGER changes BEFORE INSERT ON {quoted} FOR EACH ROW "
+        f"EXECUTE FUNCTION {fn}()", ()
+    )  # fmt: skip
+
+
 def test_a_target_that_changes_a_value_fails_its_batch(
     stores: dict[str, Adapter], checks: list[BatchCheck]
 ) -> None:
     source, target = stores["sqlite"], stores["postgres"]
     table = make(source, SQLITE_DDL)
     name = make(target, PG_DDL, [])
-    quoted, shout = (target.dialect.quote_ident(n) for n in (name, f"shout_{name}"))
-    target.raw(
-        f"CREATE FUNCTION {shout}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "IF NEW.id = 12 THEN NEW.label := upper(NEW.label); END IF; RETURN NEW; END $$", ()
-    )  # fmt: skip
-    target.raw(
-        f"CREATE TRIGGER shout BEFORE INSERT ON {quoted} FOR EACH ROW "
-        f"EXECUTE FUNCTION {shout}()", ()
-    )  # fmt: skip
+    before_insert(target, name, "IF NEW.id = 12 THEN NEW.label := upper(NEW.label); END IF;")
 
     with pytest.raises(VerificationFailed, match=r"after id=10 up to id=15 does not match"):
         copy_table(source, table, target, name, batch=5, workers=1)

@@ -20,7 +20,13 @@ from components.datastore.schema import Kind
 from mobo.exceptions import VerificationFailed
 
 from .conftest import table_name
-from .test_batchcheck import PG_DDL, SQLITE_DDL, checks, make  # noqa: F401 -- a fixture
+from .test_batchcheck import (  # noqa: F401 -- checks: a fixture
+    PG_DDL,
+    SQLITE_DDL,
+    before_insert,
+    checks,
+    make,
+)
 
 STAMPS = [
     ["2024-01-01 10:00:00"] * 3,
@@ -149,16 +155,9 @@ def test_a_fraction_added_by_the_target_fails_an_unpadded_batch(
     source, target = stores["sqlite"], stores["postgres"]
     table = make(source, SQLITE_DDL, WHOLE)
     name = make(target, PG_DDL, [])
-    quoted, nudge = (target.dialect.quote_ident(n) for n in (name, f"nudge_{name}"))
-    target.raw(
-        f"CREATE FUNCTION {nudge}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "IF NEW.id = 7 THEN NEW.at := NEW.at + interval '1 microsecond'; END IF; "
-        "RETURN NEW; END $$", ()
-    )  # fmt: skip
-    target.raw(
-        f"CREATE TRIGGER nudge BEFORE INSERT ON {quoted} FOR EACH ROW "
-        f"EXECUTE FUNCTION {nudge}()", ()
-    )  # fmt: skip
+    before_insert(
+        target, name, "IF NEW.id = 7 THEN NEW.at := NEW.at + interval '1 microsecond'; END IF;"
+    )
 
     with pytest.raises(VerificationFailed, match=r"after id=5 up to id=10 does not match"):
         copy_table(source, table, target, name, batch=5, workers=1)
