@@ -61,6 +61,16 @@ def test_exact_numbers_are_written_as_bare_json_numbers() -> None:
     )
 
 
+@pytest.mark.parametrize("exact", [False, True])
+def test_floats_json_cannot_hold_are_written_as_postgresql_spells_them(exact: bool) -> None:
+    """PostgreSQL's to_json (so PostgREST) writes "NaN", "Infinity", "-Infinity"."""
+    rows = [{"x": float("nan"), "y": [float("inf"), -float("inf"), 1.5], "t": "NaN here"}]
+    text = render.dumps(rows, exact=exact).decode()
+    assert text == '[{"x":"NaN","y":["Infinity","-Infinity",1.5],"t":"NaN here"}]'
+    assert json.loads(text) == [{"x": "NaN", "y": ["Infinity", "-Infinity", 1.5], "t": "NaN here"}]
+    assert render.dumps({"t": "Infinity", "n": 2.0}, exact=exact) == b'{"t":"Infinity","n":2.0}'
+
+
 def test_strip_nulls_and_csv() -> None:
     assert render.strip_nulls([{"a": None, "b": {"c": None, "d": 1}}]) == [{"b": {"d": 1}}]
     csv = render.to_csv([{"a": 'x,"y"', "b": None, "c": True, "d": {"k": 1}}], ["a", "b", "c", "d"])

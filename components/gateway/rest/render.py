@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from typing import Any
 
@@ -33,12 +34,37 @@ class RawNumber(str):
 
 
 def dumps(value: Any, *, exact: bool = False) -> bytes:
-    """Return `value` as compact UTF-8 JSON; `exact` when it may hold RawNumbers."""
+    """Return `value` as compact UTF-8 JSON; `exact` when it may hold RawNumbers.
+
+    A float JSON cannot hold (NaN, ±infinity) is written as PostgreSQL's `to_json` writes
+    it, and so PostgREST: the string "NaN", "Infinity" or "-Infinity" (`json` would write
+    a bare NaN, which no JSON parser reads). Looked for only when the text has those words.
+    """
+    text = _encoded(value, exact)
+    if "NaN" in text or "Infinity" in text:  # such a float, or only text that says so
+        text = _encoded(_finite(value), exact)
+    return text.encode()
+
+
+def _encoded(value: Any, exact: bool) -> str:
     if not exact:
-        return _encode_compact(value).encode()
+        return _encode_compact(value)
     parts: list[str] = []
     _write(value, parts)
-    return "".join(parts).encode()
+    return "".join(parts)
+
+
+def _finite(value: Any) -> Any:
+    """Return `value` with each NaN or infinite float spelled as PostgreSQL's JSON does."""
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _write(value: Any, out: list[str]) -> None:
