@@ -257,9 +257,10 @@ def _sqlite_decimals(column: Sequence[object]) -> list[object]:
         joined = "\n".join(texts)
         if "e" not in joined and "n" not in joined:  # no exponents, nan or inf
             # repr() ends a float with a zero only in ".0": dropped on the joined text
-            if ".0\n" not in joined + "\n":
+            ended = joined + "\n"
+            if ".0\n" not in ended:
                 return texts  # type: ignore[return-value]  # nothing to drop
-            trimmed = ("\n" + joined + "\n").replace(".0\n", "\n")
+            trimmed = ("\n" + ended).replace(".0\n", "\n")
             if "\n-0\n" in trimmed:
                 return trim_decimals(texts)
             return trimmed[1:-1].split("\n")  # type: ignore[return-value]

@@ -83,9 +83,7 @@ class PostgresAdapter(SqlAdapter):
         conn = pool.getconn()
         try:  # _run() for a connection that has no pipeline open, inlined
             if build is not None:
-                cursor = conn.read_cursor
-                if cursor is None or cursor.closed:
-                    cursor = _read_cursor(conn)
+                cursor = _read_cursor(conn)
             else:
                 cursor, build = conn.statement_cursor(), plan.shape.rows
             fetched = cursor.execute(plan.sql, params).fetchall()  # a SELECT: rows, maybe none
@@ -118,9 +116,7 @@ class PostgresAdapter(SqlAdapter):
                 try:
                     if build is not None and not conn._prepared._to_flush:
                         # as _select: dates and times read as text by the C loader
-                        cursor = conn.read_cursor
-                        if cursor is None or cursor.closed:
-                            cursor = _read_cursor(conn)
+                        cursor = _read_cursor(conn)
                         self._run_direct(conn, cursor, plan.sql, params)
                         fetched = cursor.fetchall()
                     else:
@@ -347,6 +343,9 @@ def _read_cursor(conn: Any) -> psycopg.Cursor[Any]:
     loader, which the plan's generated row builder respells as `isoformat()` would
     (plans.RowShape.text_build): no Python loader call per value, as the statement
     cursor's IsoLoader makes, for the same spelling."""
+    cursor = conn.read_cursor
+    if cursor is not None and not cursor.closed:
+        return cursor
     cursor = conn.cursor()
     for type_name in ("date", *TEMPORAL_TYPES):
         cursor.adapters.register_loader(type_name, TextLoader)
