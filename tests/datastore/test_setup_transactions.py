@@ -128,26 +128,3 @@ def test_a_statement_larger_than_the_socket_buffer_is_sent_whole(store: Adapter)
         {"id": 1}
     ]
 
-
-def test_the_flush_releases_the_gil_with_psycopgs_own_libpq() -> None:
-    from psycopg import pq
-
-    from components.datastore.adapters import pgflush
-
-    if pq.__impl__ != "binary":
-        pytest.skip("the binary psycopg package bundles the libpq ctypes must find")
-    assert pgflush.releases_gil()
-
-
-def test_flushing_a_closed_connection_is_an_operational_error() -> None:
-    import psycopg
-
-    from components.datastore.adapters import pgflush
-
-    from .conftest import PG_DSN
-
-    conn = psycopg.connect(PG_DSN)
-    pgconn = conn.pgconn
-    conn.close()
-    with pytest.raises(psycopg.OperationalError):
-        next(pgflush.send(pgconn))

@@ -25,7 +25,7 @@ import psycopg
 import psycopg_pool
 from psycopg._preparing import Prepare
 from psycopg.adapt import Transformer
-from psycopg.generators import fetch_many
+from psycopg.generators import fetch_many, send
 from psycopg.pq import ExecStatus
 from psycopg.types.string import TextLoader
 
@@ -37,7 +37,6 @@ from ..plans import Plan
 from ..query import Query, Select
 from ..schema import Schema
 from .base import Params, Result, Setup
-from .pgflush import send
 from .postgres_pool import TEMPORAL_TYPES, FastPool, Lend, open_pool
 from .postgres_schema import load_schema
 from .sql import Fetched, SqlAdapter
