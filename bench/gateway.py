@@ -379,7 +379,30 @@ def magflock_board(db_dsn: str, variant: dict[str, dict[str, object]]) -> Iterat
     finally:
         subprocess.run([PYTHON, "-m", "mobo", "shutdown"], env=env, cwd=ROOT,
                        capture_output=True, timeout=120, check=False)  # fmt: skip
+        forget_board_keys(home)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def forget_board_keys(home: Path) -> None:
+    """Delete the Redis keys of a benchmark board whose home is about to go (its event
+    history and change streams would otherwise outlive it: ~10 MB a run)."""
+    import redis
+
+    from mobo.exceptions import ConfigError
+    from mobo.kernel.config import load_config
+    from mobo.kernel.status import board_redis_url
+
+    try:
+        config = load_config(home, environ={})
+    except (ConfigError, OSError):  # never made: nothing to forget
+        return
+    client = redis.Redis.from_url(board_redis_url(config))
+    try:
+        names = list(client.scan_iter(match=f"*{config.namespace}:*", count=1000))
+        for start in range(0, len(names), 500):
+            client.delete(*names[start : start + 500])
+    finally:
+        client.close()
 
 
 # ---------------------------------------------------------------- profiling
