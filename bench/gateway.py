@@ -390,6 +390,7 @@ def forget_board_keys(home: Path) -> None:
 
     from mobo.exceptions import ConfigError
     from mobo.kernel.config import load_config
+    from mobo.kernel.keys import Keys
     from mobo.kernel.status import board_redis_url
 
     try:
@@ -398,9 +399,7 @@ def forget_board_keys(home: Path) -> None:
         return
     client = redis.Redis.from_url(board_redis_url(config))
     try:
-        names = list(client.scan_iter(match=f"*{config.namespace}:*", count=1000))
-        for start in range(0, len(names), 500):
-            client.delete(*names[start : start + 500])
+        Keys(config.namespace).forget(client)
     finally:
         client.close()
 

@@ -7,7 +7,9 @@ events, jobs, heartbeats or cache.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +106,14 @@ class Keys:
     def backup_prune_lock(self) -> str:
         """SET NX key held while one process prunes the board's backup sets."""
         return f"{self.prefix}:backup:prune-lock"
+
+    def forget(self, client: Any) -> int:
+        """Delete every key of this namespace from `client` (a redis.Redis), RQ's queue
+        registries named after it included; return how many. For a board that is gone for
+        good (its home deleted): its event history and change streams would otherwise
+        stay in Redis."""
+        pattern = "*" + re.sub(r"([\\[\]*?])", r"\\\1", self.prefix) + ":*"
+        names = list(client.scan_iter(match=pattern, count=1000))
+        for start in range(0, len(names), 500):
+            client.delete(*names[start : start + 500])
+        return len(names)
