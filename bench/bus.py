@@ -231,8 +231,7 @@ def main() -> None:
                 result = run_mode(mode, args.redis_url, keys, args.latency, args.throughput)
                 rows.append(summarise(result))
     finally:
-        for key in client.scan_iter(match=f"{keys.prefix}:*"):
-            client.delete(key)
+        keys.forget(client)
     report({mode: median_row(rows) for mode, rows in runs.items()}, args, envelope_size(keys))
 
 

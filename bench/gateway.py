@@ -356,6 +356,8 @@ def magflock_board(db_dsn: str, variant: dict[str, dict[str, object]]) -> Iterat
 
     import tomli_w
 
+    from mobo.kernel.status import forget_board_keys
+
     home = Path(tempfile.mkdtemp(prefix="mobo-bench-", dir="/tmp"))
     port = free_port()
     env = {**os.environ, "MOBO_HOME": str(home)}
@@ -379,29 +381,8 @@ def magflock_board(db_dsn: str, variant: dict[str, dict[str, object]]) -> Iterat
     finally:
         subprocess.run([PYTHON, "-m", "mobo", "shutdown"], env=env, cwd=ROOT,
                        capture_output=True, timeout=120, check=False)  # fmt: skip
-        forget_board_keys(home)
+        forget_board_keys(home)  # its event history and change streams: ~10 MB a run
         shutil.rmtree(home, ignore_errors=True)
-
-
-def forget_board_keys(home: Path) -> None:
-    """Delete the Redis keys of a benchmark board whose home is about to go (its event
-    history and change streams would otherwise outlive it: ~10 MB a run)."""
-    import redis
-
-    from mobo.exceptions import ConfigError
-    from mobo.kernel.config import load_config
-    from mobo.kernel.keys import Keys
-    from mobo.kernel.status import board_redis_url
-
-    try:
-        config = load_config(home, environ={})
-    except (ConfigError, OSError):  # never made: nothing to forget
-        return
-    client = redis.Redis.from_url(board_redis_url(config))
-    try:
-        Keys(config.namespace).forget(client)
-    finally:
-        client.close()
 
 
 # ---------------------------------------------------------------- profiling

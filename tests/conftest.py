@@ -44,8 +44,7 @@ def keys(redis_client: redis.Redis) -> Iterator[Keys]:
     """A fresh board namespace; every key under it is deleted afterwards."""
     ns = Keys(prefix=f"mobotest:{uuid.uuid4().hex[:12]}")
     yield ns
-    for key in redis_client.scan_iter(match=f"{ns.prefix}:*", count=1000):
-        redis_client.delete(key)
+    ns.forget(redis_client)
 
 
 @pytest.fixture

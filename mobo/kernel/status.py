@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import psutil
 import redis
 
 from mobo import defaults
-from mobo.exceptions import MoboError
+from mobo.exceptions import ConfigError, MoboError
 from mobo.kernel import supervisor as sv
-from mobo.kernel.config import Config
+from mobo.kernel.config import Config, load_config
 from mobo.kernel.keys import Keys
 from mobo.kernel.redisconn import connect, read_cards
 from mobo.kernel.registry import Registry
@@ -66,6 +67,24 @@ def board_redis_url(config: Config) -> str:
         return config.redis.url
     recorded = state_store(config).load().get("system", {}).get("redis_url")
     return recorded or defaults.REDIS_URL
+
+
+def forget_board_keys(home: Path) -> int:
+    """Delete the Redis keys of the board whose home is `home`, shut down and about to be
+    deleted (its event history and change streams would otherwise outlive it); return
+    how many. 0 for a home without a board, or whose private Redis went with it."""
+    try:
+        config = load_config(home, environ={})
+    except (ConfigError, OSError):
+        return 0
+    try:
+        client = redis.Redis.from_url(board_redis_url(config))
+        try:
+            return Keys(config.namespace).forget(client)
+        finally:
+            client.close()
+    except redis.RedisError:
+        return 0
 
 
 def state_store(config: Config) -> StateStore:

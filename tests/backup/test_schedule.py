@@ -193,9 +193,7 @@ def board_home(tmp_path: Path, redis_client: redis.Redis):  # type: ignore[no-un
     home = tmp_path / "home"
     init_home(home)
     yield home
-    prefix = load_config(home).namespace
-    for key in redis_client.scan_iter(match=f"{prefix}:*", count=1000):
-        redis_client.delete(key)
+    Keys(load_config(home).namespace).forget(redis_client)
 
 
 def test_cli_bad_cron_is_a_clear_error(board_home: Path) -> None:

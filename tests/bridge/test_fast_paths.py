@@ -121,31 +121,28 @@ WHOLE = [
 ]  # fmt: skip
 
 
-def test_whole_second_batches_are_verified_by_unpadded_text(
+FRACTIONS_LATER = [*WHOLE[:10], *({**r, "at": r["at"] and r["at"] + ".5"} for r in WHOLE[10:])]
+
+
+@pytest.mark.parametrize(
+    ("rows", "unpadded"),
+    [(WHOLE, True), (FRACTIONS_LATER, False)],
+    ids=["whole seconds: unpadded text", "fractions from the third batch: padded text"],
+)
+def test_batches_are_verified_by_text_padded_once_fractions_appear(
     stores: dict[str, Adapter],
     checks: list[BatchCheck],  # noqa: F811
+    rows: list[dict[str, object]],
+    unpadded: bool,
 ) -> None:
     source, target = stores["sqlite"], stores["postgres"]
-    table = make(source, SQLITE_DDL, WHOLE)
-
-    result = copy_table(source, table, target, table_name("dst"), batch=5, workers=1)
-
-    assert result.verified and result.rows == len(WHOLE)
-    assert checks[-1].unpadded and (checks[-1].by_text, checks[-1].by_checksum) == (4, 0)
-
-
-def test_a_batch_with_fractions_turns_to_padded_text(
-    stores: dict[str, Adapter],
-    checks: list[BatchCheck],  # noqa: F811
-) -> None:
-    source, target = stores["sqlite"], stores["postgres"]
-    rows = [*WHOLE[:10], *({**r, "at": r["at"] and r["at"] + ".5"} for r in WHOLE[10:])]
     table = make(source, SQLITE_DDL, rows)
 
     result = copy_table(source, table, target, table_name("dst"), batch=5, workers=1)
 
     assert result.verified and result.rows == len(rows)
-    assert not checks[-1].unpadded and (checks[-1].by_text, checks[-1].by_checksum) == (4, 0)
+    assert checks[-1].unpadded is unpadded
+    assert (checks[-1].by_text, checks[-1].by_checksum) == (4, 0)
 
 
 def test_a_fraction_added_by_the_target_fails_an_unpadded_batch(

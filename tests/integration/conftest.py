@@ -16,12 +16,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-import redis
 
-from mobo.exceptions import ConfigError
-from mobo.kernel.config import load_config
-from mobo.kernel.keys import Keys
-from mobo.kernel.status import board_redis_url
+from mobo.kernel.status import forget_board_keys
 from tests.conftest import free_port
 
 MOBO = [sys.executable, "-m", "mobo"]
@@ -92,32 +88,14 @@ def make_home(extra_env: dict[str, str] | None = None) -> BoardHome:
 
 def teardown(board: BoardHome) -> None:
     pids = board.board_pids()
-    namespace = _namespace(board.home)  # read before the home and its state go
     board.mobo("shutdown", check=False, timeout=60)
     for pid in pids:
         try:
             psutil.Process(pid).kill()
         except psutil.Error:
             pass
-    if namespace is not None:  # the board's event history and streams, on a shared Redis
-        try:
-            client = redis.Redis.from_url(namespace[1])
-            try:
-                namespace[0].forget(client)
-            finally:
-                client.close()
-        except redis.RedisError:  # its private Redis went with it
-            pass
+    forget_board_keys(board.home)  # its event history and streams, on a shared Redis
     shutil.rmtree(board.home, ignore_errors=True)
-
-
-def _namespace(home: Path) -> tuple[Keys, str] | None:
-    """The board's Redis names and the Redis it used, or None if it was never made."""
-    try:
-        config = load_config(home, environ={})
-    except (ConfigError, OSError):
-        return None
-    return Keys(config.namespace), board_redis_url(config)
 
 
 @pytest.fixture
