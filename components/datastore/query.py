@@ -21,7 +21,10 @@ ALL: tuple[Column, ...] = ()  # `returning=ALL`: every column of the table
 
 
 class Op(StrEnum):
-    """A comparison a `Cond` makes; the names are PostgREST's operators."""
+    """A comparison a `Cond` makes; the names are PostgREST's operators.
+
+    The one list of operators: the gateway's PostgREST parser reads its operator words
+    and their properties (`QUANTIFIABLE`, `FTS_OPS`) from here."""
 
     EQ = "eq"
     NEQ = "neq"
@@ -61,9 +64,10 @@ OPS: dict[object, Op] = {op.value: op for op in Op}  # an Op hashes and compares
 IS_VALUES: dict[object, str] = {None: "null", True: "true", False: "false"}
 IS_WORDS = frozenset({"null", "true", "false", "unknown"})
 FTS_OPS = frozenset({Op.FTS, Op.PLFTS, Op.PHFTS, Op.WFTS})
-# `eq(any)`, `like(all)`: the comparison with ANY/ALL of a list of values
+# `eq(any)`, `like(all)`: the comparison with ANY/ALL of a list of values; PostgREST's
+# quantifiable operators, so not neq (`neq(any)` is a parse error there)
 QUANTIFIABLE = frozenset(
-    {Op.EQ, Op.NEQ, Op.GT, Op.GTE, Op.LT, Op.LTE, Op.LIKE, Op.ILIKE, Op.MATCH, Op.IMATCH}
+    {Op.EQ, Op.GT, Op.GTE, Op.LT, Op.LTE, Op.LIKE, Op.ILIKE, Op.MATCH, Op.IMATCH}
 )
 MODIFIERS = frozenset({"any", "all"})
 AGGREGATES = frozenset({"count", "sum", "avg", "max", "min"})
@@ -166,7 +170,7 @@ class Cond:
             if self.modifier not in MODIFIERS or op not in QUANTIFIABLE:
                 raise QueryError(
                     f"{op}({self.modifier}) is not an operator: (any)/(all) go with "
-                    "eq, neq, gt, gte, lt, lte, like, ilike, match, imatch",
+                    "eq, gt, gte, lt, lte, like, ilike, match, imatch",
                     code="PGRST100",
                 )
             if isinstance(self.value, str | bytes) or not isinstance(self.value, Sequence):

@@ -7,12 +7,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from components.datastore.query import Op
 from components.gateway.errors import ApiError
 from components.gateway.postgrest import (
     ColumnPath,
     Filter,
     Kind,
-    Op,
     Or,
     ParsedRequest,
     parse_request,

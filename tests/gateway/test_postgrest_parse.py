@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from components.datastore import query as q
+from components.datastore.query import Op
 from components.gateway.errors import ApiError
 from components.gateway.postgrest import (
     Action,
@@ -20,7 +21,6 @@ from components.gateway.postgrest import (
     Kind,
     Media,
     Not,
-    Op,
     Or,
     OrderTerm,
     Page,
@@ -28,6 +28,7 @@ from components.gateway.postgrest import (
     to_query,
 )
 from components.gateway.postgrest.select import STAR
+from mobo.exceptions import QueryError
 
 ROOT = Path(__file__).resolve().parents[2]
 P = ColumnPath
@@ -272,6 +273,17 @@ LOGIC = [
 @pytest.mark.parametrize(("key", "value", "embed", "expected"), LOGIC)
 def test_logic_tree(key: str, value: str, embed: tuple, expected) -> None:
     assert parse([(key, value)]).filters == {embed: (expected,)}
+
+
+def test_neq_takes_no_any_or_all_in_the_parser_nor_the_query_model() -> None:
+    # regression: the parser's own operator list refused `neq(any)` (as PostgREST does)
+    # while the query model's took it; both read datastore.query's now
+    assert refused([("id", "neq(any).{1,2}")]).body["code"] == "PGRST100"
+    with pytest.raises(QueryError):
+        q.Cond("id", "neq", [1, 2], modifier="any")
+    assert compiled([("id", "neq.1")]).where == q.Cond("id", q.Op.NEQ, "1")
+    any_of = q.Cond("id", "eq", ["1", "2"], modifier="any")
+    assert compiled([("id", "eq(any).{1,2}")]).where == any_of
 
 
 # -- select ------------------------------------------------------------------------------

@@ -125,6 +125,14 @@ def test_filters(board: Board, query: str, expected: list[int]) -> None:
     assert ids(board.get(f"books?select=id&order=id&{query}")) == expected
 
 
+def test_neq_over_http_takes_no_any_and_reuses_a_remembered_shape(board: Board) -> None:
+    # regression: the parser and the query model disagreed on whether neq takes (any)
+    got = board.get("books?select=id&id=neq(any).{1,2}")
+    assert got.status_code == 400 and got.json["code"] == "PGRST100"
+    assert ids(board.get("books?select=id&order=id&id=neq.2")) == [1, 3, 4]
+    assert ids(board.get("books?select=id&order=id&id=neq.3")) == [1, 2, 4]
+
+
 def test_order_nulls_and_direction(board: Board) -> None:
     assert ids(board.get("books?select=id&order=pages.desc.nullslast")) == [2, 3, 1, 4]
     assert ids(board.get("books?select=id&order=pages.asc.nullsfirst")) == [4, 1, 3, 2]

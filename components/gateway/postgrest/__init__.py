@@ -11,7 +11,7 @@ request (one request), to_query (the datastore model). Every bad input raises
 
 from __future__ import annotations
 
-from components.gateway.postgrest.filters import And, Filter, Node, Not, Op, Or
+from components.gateway.postgrest.filters import And, Filter, Node, Not, Or
 from components.gateway.postgrest.grammar import ColumnPath, EmbedPath, JsonStep
 from components.gateway.postgrest.media import Media
 from components.gateway.postgrest.params import OrderTerm
@@ -35,7 +35,6 @@ __all__ = [
     "Media",
     "Node",
     "Not",
-    "Op",
     "Or",
     "OrderTerm",
     "Page",

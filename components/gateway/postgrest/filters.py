@@ -8,7 +8,8 @@
                                     ("actors",): Or(Filter, Not(And(Filter, Filter)))
 
 Values are kept as the client wrote them (`*` is turned into `%` only when a like filter
-is compiled); they are data, never structure.
+is compiled); they are data, never structure. The operators, and which take `(any)`/
+`(all)` or a text search configuration, are the datastore's (`components.datastore.query`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
+from components.datastore.query import FTS_OPS, OPS, QUANTIFIABLE, Op
 from components.gateway.postgrest.grammar import (
     CACHE_SIZE,
     ColumnPath,
@@ -36,43 +37,6 @@ from components.gateway.postgrest.grammar import (
     tree_path,
 )
 
-
-class Op(StrEnum):
-    """Every operator of PostgREST's filter grammar."""
-
-    EQ = "eq"
-    NEQ = "neq"
-    GT = "gt"
-    GTE = "gte"
-    LT = "lt"
-    LTE = "lte"
-    LIKE = "like"
-    ILIKE = "ilike"
-    MATCH = "match"
-    IMATCH = "imatch"
-    IN = "in"
-    IS = "is"
-    ISDISTINCT = "isdistinct"
-    FTS = "fts"
-    PLFTS = "plfts"
-    PHFTS = "phfts"
-    WFTS = "wfts"
-    CS = "cs"
-    CD = "cd"
-    OV = "ov"
-    SL = "sl"
-    SR = "sr"
-    NXR = "nxr"
-    NXL = "nxl"
-    ADJ = "adj"
-
-
-FTS_OPS = frozenset({Op.FTS, Op.PLFTS, Op.PHFTS, Op.WFTS})
-# `eq(any)`, `like(all)`: compare with ANY/ALL of the elements of an array literal
-QUANTIFIABLE = frozenset(
-    {Op.EQ, Op.GT, Op.GTE, Op.LT, Op.LTE, Op.LIKE, Op.ILIKE, Op.MATCH, Op.IMATCH}
-)
-_OP_NAMES = frozenset(op.value for op in Op)
 _OP_WORD = re.compile(r"[a-z]+")
 OPERATOR = "operator (eq, gt, ...)"
 
@@ -111,10 +75,11 @@ def op_expr(scanner: Scanner, path: ColumnPath, value: Callable[[Scanner], str])
     """Read `[not.]op[(mod)].value` for `path`; `value` reads the operand."""
     negate = scanner.take("not.")
     match = _OP_WORD.match(scanner.text, scanner.pos)
-    if not match or match.group() not in _OP_NAMES:
+    op = OPS.get(match.group()) if match else None
+    if match is None or op is None:
         scanner.fail(OPERATOR) if negate else scanner.fail('"not"', OPERATOR)
     scanner.pos = match.end()
-    op, modifier, config = Op(match.group()), None, None
+    modifier, config = None, None
     if op in FTS_OPS and scanner.take("("):
         config = identifier(scanner, "letter or digit")
         scanner.expect(")")

@@ -26,7 +26,7 @@ import falcon
 from components.datastore import query as q
 from components.gateway.errors import ApiError
 from components.gateway.postgrest import errors
-from components.gateway.postgrest.filters import And, Filter, Node, Not, Op, Or
+from components.gateway.postgrest.filters import And, Filter, Node, Not, Or
 from components.gateway.postgrest.grammar import ColumnPath, array_items, like_pattern
 from components.gateway.postgrest.ranges import Page
 from components.gateway.postgrest.request import Action, Kind, ParsedRequest, has_aggregates
@@ -34,7 +34,7 @@ from components.gateway.postgrest.select import Embed, Field, Item
 from mobo.exceptions import QueryError
 
 Row = Mapping[str, object]
-PATTERN_OPS = frozenset({Op.LIKE, Op.ILIKE})  # `*` stands for `%`
+PATTERN_OPS = frozenset({q.Op.LIKE, q.Op.ILIKE})  # `*` stands for `%`
 
 
 def to_query(
@@ -165,11 +165,11 @@ def _cond(node: Filter) -> q.Cond:
         value = _array(node, str(value))
     if node.op in PATTERN_OPS:
         value = _pattern(value)
-    if node.op is Op.IS and value == "not_null":
+    if node.op is q.Op.IS and value == "not_null":
         return q.Cond(node.path.name, q.Op.IS, "null", negate=not node.negate, json=path)
     return q.Cond(
         node.path.name,
-        q.Op(node.op.value),
+        node.op,
         value,
         negate=node.negate,
         json=path,
@@ -279,7 +279,7 @@ _ABSENT = object()
 
 def _is_key(node: Filter) -> bool:
     """Say whether a filter can name a primary key value: a plain `col=eq.v`."""
-    return node.op is Op.EQ and not (node.negate or node.modifier or node.path.json)
+    return node.op is q.Op.EQ and not (node.negate or node.modifier or node.path.json)
 
 
 def _same(url_value: object, body_value: object) -> bool:

@@ -24,6 +24,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
+from components.datastore.query import Op
 from components.gateway.errors import ApiError
 from components.gateway.postgrest.filters import Filter, Node
 from components.gateway.postgrest.grammar import EmbedPath
@@ -43,11 +44,9 @@ PARSED_HEADERS = (
 )
 # keys that are not filters (filters.py: everything else is a filter's column path)
 NOT_FILTERS = frozenset({"order", "limit", "offset", "and", "or"})
-# `[not.]op.` of an operator whose operand is the rest of the value, verbatim
-VERBATIM_OPS = frozenset(
-    {"eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "match", "imatch", "isdistinct",
-     "fts", "plfts", "phfts", "wfts", "cs", "cd", "ov", "sl", "sr", "nxr", "nxl", "adj"}
-)  # fmt: skip
+# `[not.]op.` of an operator whose operand is the rest of the value, verbatim: every
+# operator but in (a list) and is (a keyword); an Op compares equal to its word
+VERBATIM_OPS = frozenset(Op) - {Op.IN, Op.IS}
 _PREFIX = re.compile(r"(?:not\.)?([a-z]+)\.")
 # the placeholder operand of a shape; unguessable, so no client text can look like it
 _HOLE = f"\x00hole-{secrets.token_hex(8)}-"
