@@ -16,9 +16,8 @@ from mobo.contract import Board, Card
 from mobo.exceptions import ComponentFatal
 
 from .copy import DEFAULT_BATCH, CopyResult, Progress, copy_table
-from .stores import stores_from_config
 
-__all__ = ["CARD", "DEFAULT_BATCH", "CopyResult", "Progress", "copy_table", "stores_from_config"]
+__all__ = ["CARD", "DEFAULT_BATCH", "CopyResult", "Progress", "copy_table"]
 
 
 class BridgeCard(Card):

@@ -6,11 +6,13 @@ adapters, rich) wait until a command runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from components.datastore.settings import StoreSettings
 
 DEFAULT_BATCH = 10_000  # = copy.DEFAULT_BATCH, kept here so `mobo --help` stays light
 
@@ -50,26 +52,29 @@ def copy_command(
     as_json: bool,
 ) -> None:
     """Copy a table between two stores (any engines), then verify it by checksum."""
-    from components.datastore import close_all
+    from components.datastore import Datastores
     from mobo.cli import render
     from mobo.exceptions import DatastoreError
     from mobo.kernel.config import load_config
 
     from . import screen
     from .copy import DEFAULT_WORKERS, copy_table
-    from .stores import stores_from_config
 
     (src_name, src_table), (dst_name, dst_table) = _split(source), _split(target)
-    config = load_config(home)
-    stores = stores_from_config(config, [src_name, dst_name])
+    stores = Datastores.from_config(load_config(home))  # no bus: a copy announces no rows
+    try:  # a store that cannot open is the command's error, not a copy's (never JSON)
+        src, dst = stores[src_name], stores[dst_name]
+    except BaseException:
+        stores.close()
+        raise
     workers = workers or DEFAULT_WORKERS
     try:
         if as_json:
-            result = copy_table(stores[src_name], src_table, stores[dst_name], dst_table,
+            result = copy_table(src, src_table, dst, dst_table,
                                 batch=batch, resume=resume, workers=workers)  # fmt: skip
         else:
             with screen.progress_bar(f"{source} → {target}") as bar:
-                result = copy_table(stores[src_name], src_table, stores[dst_name], dst_table,
+                result = copy_table(src, src_table, dst, dst_table,
                                     batch=batch, resume=resume, progress=bar,
                                     workers=workers)  # fmt: skip
     except DatastoreError as exc:
@@ -78,7 +83,7 @@ def copy_command(
         render.print_json({"error": _error_body(exc)})
         raise SystemExit(1) from None
     finally:
-        close_all(stores)
+        stores.close()
     if as_json:
         render.print_json(result.as_dict())
     else:
@@ -92,22 +97,21 @@ def status_command(home: Path | None, as_json: bool) -> None:
     """List the copy jobs recorded in every store's checkpoint table."""
     from dataclasses import asdict
 
-    from components.datastore import open_adapter
+    from components.datastore.registry import build_adapter
+    from components.datastore.specs import board_stores
     from mobo.cli import render
     from mobo.exceptions import DatastoreError
     from mobo.kernel.config import load_config
 
     from . import screen
     from .checkpoint import Checkpoints
-    from .stores import store_settings
 
-    config = load_config(home)
     jobs: list[dict[str, object]] = []
-    for name, settings in store_settings(config).items():
-        if _missing_file(name, settings, config.home):
+    for name, settings in board_stores(load_config(home)).items():
+        if _missing_file(settings):
             continue  # a SQLite store never opened holds no jobs; opening it would create it
         try:
-            store = open_adapter(name, settings, home=config.home)
+            store = build_adapter(name, settings)
         except DatastoreError as exc:
             render.error(f"store {name}: {exc}", exc.hint)
             continue
@@ -121,12 +125,9 @@ def status_command(home: Path | None, as_json: bool) -> None:
         screen.jobs_table(jobs)
 
 
-def _missing_file(name: str, settings: Mapping[str, Any], home: Path) -> bool:
-    from components.datastore.settings import parse_settings
-
-    parsed = parse_settings(name, settings, home=home)
-    path = parsed.path or ":memory:"
-    return parsed.engine == "sqlite" and (path == ":memory:" or not Path(path).exists())
+def _missing_file(settings: StoreSettings) -> bool:
+    path = settings.path or ":memory:"
+    return settings.engine == "sqlite" and (path == ":memory:" or not Path(path).exists())
 
 
 def _split(ref: str) -> tuple[str, str]:

@@ -104,7 +104,7 @@ def test_an_unrepresentable_value_stops_with_row_column_and_hint(board: Path) ->
 def test_bad_references_are_usage_errors(board: Path) -> None:
     assert mobo(board, "bridge:copy", "items", "pg.items").returncode == 2
     unknown = mobo(board, "bridge:copy", "nowhere.items", "pg.items")
-    assert unknown.returncode == 1 and "no data store named 'nowhere'" in unknown.stderr
+    assert unknown.returncode == 1 and "no datastore named 'nowhere'" in unknown.stderr
 
 
 def test_workers_can_be_chosen_and_give_the_same_checksum(board: Path) -> None:
@@ -117,3 +117,28 @@ def test_workers_can_be_chosen_and_give_the_same_checksum(board: Path) -> None:
     assert as_json(one)["checksum"] == as_json(two)["checksum"]
     refused = mobo(board, "bridge:copy", "edge.items", "pg.items_none", "--workers", "0")
     assert refused.returncode == 2 and "--workers" in refused.stderr
+
+
+def test_copy_from_main_with_only_permissions_configured(tmp_path: Path) -> None:
+    # regression: the bridge read [datastores.main] on its own; with only `permissions`
+    # set (no engine: still the embedded SQLite default), bridge:copy from main failed
+    # with "datastores.main.engine is missing"
+    home = tmp_path / "board"
+    assert mobo(home, "init").returncode == 0
+    with (home / "mobo.toml").open("a") as fh:
+        fh.write(
+            '\n[datastores.main.permissions.notes]\nanon = ["select"]\n'
+            '\n[datastores.edge]\nengine = "sqlite"\npath = "data/edge.db"\n'
+        )
+    (home / "data").mkdir(exist_ok=True)
+    with sqlite3.connect(home / "data" / "main.db") as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.executemany("INSERT INTO notes VALUES (?, ?)", [(1, "a"), (2, "b")])
+
+    done = mobo(home, "bridge:copy", "main.notes", "edge.notes", "--json")
+
+    assert done.returncode == 0, done.stderr
+    assert as_json(done)["rows"] == 2 and as_json(done)["verified"] is True
+    status = mobo(home, "bridge:status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert [job["store"] for job in as_json(status)] == ["edge"]
