@@ -15,7 +15,7 @@ from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
-from components.datastore import Adapter, open_adapter
+from components.datastore import DEFAULT_STORE, Adapter, open_adapter
 from components.datastore.specs import store_tables
 from mobo.kernel.config import Config
 
@@ -31,7 +31,6 @@ from .settings import AuthSettings, load_settings
 from .store import AuthStore
 from .tokens import Tokens
 
-DEFAULT_STORE = "main"
 AUTH_SCHEMA = "auth"
 AUTH_POOL_MAX = 4
 

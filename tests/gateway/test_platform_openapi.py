@@ -240,6 +240,16 @@ def test_schema_reload_refuses_an_unknown_store(home: Path, keys: Keys) -> None:
     assert "no datastore named 'nope'" in result.output and "main" in result.output
 
 
+def test_schema_reload_knows_main_when_only_other_stores_are_configured(
+    home: Path, keys: Keys
+) -> None:
+    # regression: the command listed the configured [datastores.*] tables on its own, so
+    # the embedded `main` was unknown as soon as another store was configured
+    make_board(home, keys, datastores={"edge": {"engine": "sqlite", "path": "data/edge.db"}})
+    result = CliRunner().invoke(main, ["--home", str(home), "schema:reload", "main"])
+    assert "no datastore named" not in result.output
+
+
 @pytest.mark.parametrize("engine", ["sqlite", "postgres", "mysql"])
 def test_the_fingerprint_moves_with_ddl_only(engine: str, tmp_path: Path) -> None:
     from components.gateway.platform.fingerprint import fingerprint

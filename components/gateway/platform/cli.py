@@ -18,6 +18,7 @@ def schema_reload(ctx: click.Context, store: str | None) -> None:
     Gateways notice DDL by themselves within `[gateway] schema_check_interval`; this
     makes them reload at once, and also after changes they cannot see (an engine
     without a schema version)."""
+    from components.datastore.specs import store_tables
     from mobo.exceptions import BusUnavailable
     from mobo.kernel.bus import Bus
     from mobo.kernel.keys import Keys
@@ -25,7 +26,7 @@ def schema_reload(ctx: click.Context, store: str | None) -> None:
     from mobo.kernel.status import board_redis_url
 
     config = load_config(home_from_env(ctx.obj))
-    known = list(config.section("datastores")) or ["main"]
+    known = list(store_tables(config))  # `main` is always one, configured or not
     if store is not None and store not in known:
         raise click.ClickException(
             f"no datastore named {store!r}; this board's stores: {', '.join(known)}"

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from components.datastore import Adapter
+from components.datastore import DEFAULT_STORE, Adapter
 from components.datastore.schema import Schema, Table
 from components.gateway.errors import ApiError
 from components.gateway.postgrest.request import Action, Kind
@@ -27,7 +27,6 @@ from components.gateway.rest.permissions import Permissions
 from components.gateway.rest.session import Caller, open_session
 from mobo.exceptions import DatastoreError
 
-DEFAULT_STORE = "main"
 # supabase-js sends `Accept-Profile: public` (its default schema) on every call: that
 # profile is the default store, unless a store is really named so
 PUBLIC_PROFILE = "public"
