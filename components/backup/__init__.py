@@ -8,7 +8,7 @@ board itself, made by RQ jobs on the worker card.
     [s.id for s in list_sets(board) if s.good]
 
 `mobo backup:create|list|verify|restore` drive it from the command line. The card's own
-process is the backup scheduler (scheduler.py, `mobo run backup`); the other modules
+process is the backup scheduler (scheduler/loop.py, `mobo run backup`); the other modules
 hold no main loop. See docs/backup.md.
 """
 
@@ -20,7 +20,7 @@ from mobo.contract import Board, Card
 from mobo.exceptions import ComponentFatal
 from mobo.kernel.config import Config
 
-SCHEDULER = "components.backup.scheduler"
+SCHEDULER = "components.backup.scheduler.loop"
 
 
 class BackupCard(Card):

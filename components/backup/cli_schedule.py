@@ -26,7 +26,7 @@ def _board(config: Config) -> Board:
 def _store(board: Board):  # type: ignore[no-untyped-def]
     import redis
 
-    from components.backup.scheduler import ScheduleStore
+    from components.backup.scheduler.store import ScheduleStore
     from mobo.exceptions import BusUnavailable
 
     try:
@@ -56,7 +56,7 @@ def backup_schedule(
     as_json: bool,
 ) -> None:
     """Add a backup schedule ("CRON", times in UTC), or --list / --remove ID."""
-    from components.backup.scheduler import parse_cron
+    from components.backup.scheduler.cron import parse_cron
 
     chosen = [bool(cron), show, bool(remove)]
     if sum(chosen) != 1:

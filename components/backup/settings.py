@@ -1,7 +1,7 @@
 """`[backup]` in mobo.toml, validated: where sets live, encryption, tools, job policy.
 
 B1's keys are below; the retention keys (`keep_last`, `keep_daily`, `keep_weekly`) and
-the schedule belong to the scheduler (retention.py, scheduler.py) and are read there.
+the schedule belong to the scheduler (retention.py, scheduler/) and are read there.
 """
 
 from __future__ import annotations

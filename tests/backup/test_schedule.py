@@ -12,13 +12,9 @@ import pytest
 import redis
 
 from components.backup.errors import BackupError
-from components.backup.scheduler import (
-    CronError,
-    Schedule,
-    Scheduler,
-    ScheduleStore,
-    parse_cron,
-)
+from components.backup.scheduler.cron import CronError, parse_cron
+from components.backup.scheduler.fire import Scheduler
+from components.backup.scheduler.store import Schedule, ScheduleStore
 from mobo.kernel.keys import Keys
 
 T0 = datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC)
