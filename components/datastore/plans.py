@@ -6,7 +6,7 @@ of the SQL. So the SQL, the value encoders and the row decoders are built once p
 and schema; a later Select of the same shape only walks its filter for the values,
 encodes them and runs. A plan's row builder is generated code (`compiled()`); on
 PostgreSQL a second one takes rows whose dates and times were loaded as the server's own
-text and respells them inline as `isoformat()` would (`RowShape.text_build`). Names
+text and respells them as `isoformat()` would (`RowShape.text_build`). Names
 were resolved against the schema when the plan was built, and a plan is dropped with the
 schema it was built for (`refresh_schema()`).
 
@@ -17,7 +17,6 @@ configurations sit between the values, which the cached shapes do not track.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
@@ -26,7 +25,7 @@ from typing import Any
 from .compiler import Compiler, Output, like_pattern
 from .query import And, Column, Cond, Filter, Not, Op, Or, Order, Select
 from .schema import Table
-from .values import INLINE_ISO, iso_from_pg
+from .values import RESPELL_ISO
 
 MAX_PLANS = 512  # shapes kept per adapter; the cache starts over when it is full
 CACHED_OPS = frozenset(
@@ -86,53 +85,63 @@ def row_shape(compiler: Compiler, outputs: Sequence[Output]) -> RowShape:
     return RowShape(tuple(o.key for o in outputs), tuple(special))
 
 
-def text_spellings(compiler: Compiler, outputs: Sequence[Output]) -> tuple[str, ...] | None:
-    """Return, per output, how to respell it when read as the engine's text ("": as read).
+Respell = Callable[[str], str]
+
+
+def text_spellings(
+    compiler: Compiler, outputs: Sequence[Output]
+) -> tuple[Respell | None, ...] | None:
+    """Return, per output, how to respell it when read as the engine's text (None: as read).
 
     None when the dialect has no such reader, or an output may hold dates or times the
     row builder cannot see (a cast, an array, a type of the engine's own)."""
     kinds = compiler.dialect.codec.TEXT_READ_KINDS
     if not kinds or any(o.column is None or o.column.kind not in kinds for o in outputs):
         return None
-    return tuple(INLINE_ISO.get(o.column.kind, "") for o in outputs)  # type: ignore[union-attr]
+    return tuple(RESPELL_ISO.get(o.column.kind) for o in outputs)  # type: ignore[union-attr]
 
 
-def compiled(shape: RowShape, spellings: tuple[str, ...] | None = None) -> RowShape:
+def compiled(shape: RowShape, spellings: Sequence[Respell | None] | None = None) -> RowShape:
     """Return `shape` with a `build` function: a dict display per row, about twice as fast.
 
     With `spellings` (`text_spellings()`), also a `text_build` that respells those
-    columns inline (values.INLINE_ISO) instead of calling a loader per value. The
-    generated source holds only generated names (k0, r0, d0, ...) and those fixed
-    expressions: the keys and the decoders are passed in as closure values, never
-    written into it. Costs ~50 µs, once per cached plan."""
-    n = len(shape.keys)
-    if n == 0:
+    columns (values.RESPELL_ISO) as it builds the rows. The generated source holds only
+    generated names (k0, r0, d0, ...): the keys, decoders and respellings are passed in
+    as closure values, never written into it. Costs ~50 µs, once per cached plan."""
+    if not shape.keys:
         return shape
     decoders = {index: decode for _, index, decode in shape.special}
-    build = _builder(shape, decoders, [""] * n)
-    text_build = None if spellings is None else _builder(shape, decoders, spellings)
+    build = _builder(shape.keys, decoders, {})
+    text_build = None
+    if spellings is not None:
+        respell = {i: f for i, f in enumerate(spellings) if f is not None and i not in decoders}
+        text_build = _builder(shape.keys, decoders, respell)
     return replace(shape, build=build, text_build=text_build)
 
 
-def _builder(shape: RowShape, decoders: dict[int, Decoder], spellings: Sequence[str]) -> Any:
+def _builder(
+    keys: Sequence[str], decoders: dict[int, Decoder], respell: dict[int, Respell]
+) -> RowsBuilder:
+    """Generate `rows -> [{k0: r0, k1: d1(r1), k2: (None if r2 is None else s2(r2))}, …]`."""
     items = []
-    for i, spelling in enumerate(spellings):
+    for i in range(len(keys)):
         if i in decoders:
             items.append(f"k{i}: d{i}(r{i})")
-        elif spelling:
-            value = re.sub(r"\bv\b", f"r{i}", spelling)
-            items.append(f"k{i}: (None if r{i} is None else {value})")
+        elif i in respell:
+            items.append(f"k{i}: (None if r{i} is None else s{i}(r{i}))")
         else:
             items.append(f"k{i}: r{i}")
-    names = ", ".join(f"r{i}" for i in range(len(spellings)))
-    params = [f"k{i}" for i in range(len(spellings))] + [f"d{i}" for i in sorted(decoders)]
+    names = ", ".join(f"r{i}" for i in range(len(keys)))
+    params = [f"k{i}" for i in range(len(keys))]
+    params += [f"d{i}" for i in decoders] + [f"s{i}" for i in respell]
     source = (
-        f"def make({', '.join(params)}, iso):\n"
+        f"def make({', '.join(params)}):\n"
         f"    return lambda fetched: [{{{', '.join(items)}}} for ({names},) in fetched]\n"
     )
     namespace: dict[str, Any] = {}
-    exec(source, namespace)  # noqa: S102 - no value from the query or the schema in it
-    return namespace["make"](*shape.keys, *(decoders[i] for i in sorted(decoders)), iso_from_pg)
+    exec(source, namespace)  # noqa: S102 - only generated names: no key, value or SQL
+    build: RowsBuilder = namespace["make"](*keys, *decoders.values(), *respell.values())
+    return build
 
 
 @dataclass(frozen=True, slots=True)

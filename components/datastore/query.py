@@ -2,7 +2,10 @@
 
 Queries name tables and columns as plain strings; adapters check every name against the
 introspected schema before building SQL, and bind every value as a parameter. Sequences
-may be given as lists; they are stored as tuples so a query is an immutable value.
+may be given as lists; they are stored as tuples, and nothing changes a query once it is
+built. The classes are plain slotted dataclasses, not frozen: a frozen dataclass's
+`__init__` costs four times as much, 4 % of a primary-key read (bench/RESULTS.md,
+2026-12-08); only `JsonPath`, which plans hash as part of their keys, is frozen.
 An empty `columns`/`returning` tuple means "every column"; `returning=None` means none.
 """
 
@@ -14,8 +17,6 @@ from enum import StrEnum
 from typing import Literal
 
 from mobo.exceptions import QueryError
-
-from .quickinit import quick_init
 
 ALL: tuple[Column, ...] = ()  # `returning=ALL`: every column of the table
 
@@ -73,11 +74,6 @@ MODIFIERS = frozenset({"any", "all"})
 AGGREGATES = frozenset({"count", "sum", "avg", "max", "min"})
 
 
-def _set(obj: object, name: str, value: object) -> None:
-    object.__setattr__(obj, name, value)
-
-
-@quick_init
 @dataclass(frozen=True, slots=True)
 class JsonPath:
     """A path into a JSON (or array) column: `data->a->0->>b` is keys ("a", 0, "b"), text.
@@ -94,7 +90,7 @@ class JsonPath:
         keys = tuple(self.keys)
         if not keys or any(isinstance(k, bool) or not isinstance(k, str | int) for k in keys):
             raise QueryError("a JSON path is one or more keys (text) or indexes (integers)")
-        _set(self, "keys", keys)
+        object.__setattr__(self, "keys", keys)
 
     @property
     def last(self) -> str:
@@ -102,7 +98,7 @@ class JsonPath:
         return str(self.keys[-1])
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(slots=True)
 class Cond:
     """`column op value`, negated when `negate` (PostgREST's `not.` prefix).
 
@@ -118,35 +114,6 @@ class Cond:
     modifier: str | None = None
     config: str | None = None
 
-    def __init__(
-        self,
-        column: str,
-        op: Op | str,
-        value: object = None,
-        negate: bool = False,
-        json: JsonPath | None = None,
-        modifier: str | None = None,
-        config: str | None = None,
-    ) -> None:
-        # written out (not quick_init's): a request builds one per filter, and the common
-        # case (a known operator, not in/is, no modifier or configuration) needs no
-        # __post_init__ call; test_query checks the parameters against the fields
-        try:  # a dict lookup: Op(...) costs as much as the rest of a Cond
-            known = OPS.get(op)
-        except TypeError:  # unhashable
-            known = None
-        if known is None:
-            raise QueryError(f"unknown operator {op!r}", code="PGRST100")
-        _SET_COND_COLUMN(self, column)
-        _SET_COND_OP(self, known)
-        _SET_COND_VALUE(self, value)
-        _SET_COND_NEGATE(self, negate)
-        _SET_COND_JSON(self, json)
-        _SET_COND_MODIFIER(self, modifier)
-        _SET_COND_CONFIG(self, config)
-        if known is _IN or known is _IS or modifier is not None or config is not None:
-            self.__post_init__()
-
     def __post_init__(self) -> None:
         try:  # a dict lookup: Op(...) costs as much as the rest of a Cond
             op = OPS.get(self.op)
@@ -155,13 +122,13 @@ class Cond:
         if op is None:
             raise QueryError(f"unknown operator {self.op!r}", code="PGRST100")
         if op is not self.op:
-            _SET_COND_OP(self, op)
+            self.op = op
         if op is Op.IN:
             if isinstance(self.value, str | bytes) or not isinstance(self.value, Sequence):
                 raise QueryError("the in operator takes a list of values", code="PGRST100")
-            _set(self, "value", tuple(self.value))
+            self.value = tuple(self.value)
         elif op is Op.IS:
-            _set(self, "value", _is_word(self.value))
+            self.value = _is_word(self.value)
         if self.modifier is not None or self.config is not None:
             self._check_extras(op)
 
@@ -175,7 +142,7 @@ class Cond:
                 )
             if isinstance(self.value, str | bytes) or not isinstance(self.value, Sequence):
                 raise QueryError(f"{op}({self.modifier}) takes a list of values", code="PGRST100")
-            _set(self, "value", tuple(self.value))
+            self.value = tuple(self.value)
         if self.config is not None and (op not in FTS_OPS or not isinstance(self.config, str)):
             message = "only fts, plfts, phfts and wfts take a configuration"
             raise QueryError(message, code="PGRST100")
@@ -188,8 +155,7 @@ def _is_word(value: object) -> str:
     return str(word)
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class And:
     """Every node holds (empty: true)."""
 
@@ -197,11 +163,10 @@ class And:
 
     def __post_init__(self) -> None:
         if type(self.nodes) is not tuple:
-            _SET_AND_NODES(self, tuple(self.nodes))
+            self.nodes = tuple(self.nodes)
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Or:
     """At least one node holds (empty: false)."""
 
@@ -209,11 +174,10 @@ class Or:
 
     def __post_init__(self) -> None:
         if type(self.nodes) is not tuple:
-            _SET_OR_NODES(self, tuple(self.nodes))
+            self.nodes = tuple(self.nodes)
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Not:
     """The node does not hold."""
 
@@ -223,8 +187,7 @@ class Not:
 Filter = Cond | And | Or | Not
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Column:
     """An output column: `alias:name->json::cast` in PostgREST's select grammar.
 
@@ -257,8 +220,7 @@ class Column:
         return self.json.last if self.json is not None else self.name
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Order:
     """One ORDER BY term; `nulls=None` means PostgreSQL's default (last asc, first desc)."""
 
@@ -283,8 +245,7 @@ def _count(name: str, value: int | None) -> None:
         raise QueryError(f"{name} must be an integer >= 0, not {value!r}", code="PGRST103")
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Select:
     """Read rows; `count=True` also returns the total of matching rows, ignoring paging."""
 
@@ -298,11 +259,11 @@ class Select:
 
     def __post_init__(self) -> None:
         if self.columns:
-            _set(self, "columns", _columns(self.columns))
+            self.columns = _columns(self.columns) or ()
         elif self.columns != ():
-            _set(self, "columns", ())
+            self.columns = ()
         if type(self.order) is not tuple:
-            _SET_SELECT_ORDER(self, tuple(self.order))
+            self.order = tuple(self.order)
         limit, offset = self.limit, self.offset
         if limit is not None and (limit.__class__ is not int or limit < 0):
             _count("limit", limit)  # refuses it
@@ -310,8 +271,7 @@ class Select:
             _count("offset", offset)
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Insert:
     """Insert rows (all with the same keys); an upsert when `resolution` is set.
 
@@ -329,16 +289,15 @@ class Insert:
         rows = (self.rows,) if isinstance(self.rows, Mapping) else tuple(self.rows)
         if any(set(row) != set(rows[0]) for row in rows[1:]):
             raise QueryError("All object keys must match", code="PGRST102")
-        _set(self, "rows", rows)
+        self.rows = rows
         if self.on_conflict is not None:
-            _set(self, "on_conflict", tuple(self.on_conflict))
+            self.on_conflict = tuple(self.on_conflict)
         if self.resolution is not None:
-            _set(self, "resolution", Resolution(self.resolution))
-        _set(self, "returning", _columns(self.returning))
+            self.resolution = Resolution(self.resolution)
+        self.returning = _columns(self.returning)
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Update:
     """Set `values` on every row matching `where` (every row when None)."""
 
@@ -348,11 +307,10 @@ class Update:
     returning: tuple[Column, ...] | None = None
 
     def __post_init__(self) -> None:
-        _set(self, "returning", _columns(self.returning))
+        self.returning = _columns(self.returning)
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delete:
     """Delete every row matching `where` (every row when None)."""
 
@@ -361,23 +319,10 @@ class Delete:
     returning: tuple[Column, ...] | None = None
 
     def __post_init__(self) -> None:
-        _set(self, "returning", _columns(self.returning))
+        self.returning = _columns(self.returning)
 
 
 Query = Select | Insert | Update | Delete
-# slot setters for the fields __post_init__ normalizes on the hot path: a frozen class's
-# object.__setattr__ through _set() costs twice as much
-_SET_COND_COLUMN = Cond.__dict__["column"].__set__
-_SET_COND_OP = Cond.__dict__["op"].__set__
-_SET_COND_VALUE = Cond.__dict__["value"].__set__
-_SET_COND_NEGATE = Cond.__dict__["negate"].__set__
-_SET_COND_JSON = Cond.__dict__["json"].__set__
-_SET_COND_MODIFIER = Cond.__dict__["modifier"].__set__
-_SET_COND_CONFIG = Cond.__dict__["config"].__set__
-_IN, _IS = Op.IN, Op.IS
-_SET_AND_NODES = And.__dict__["nodes"].__set__
-_SET_OR_NODES = Or.__dict__["nodes"].__set__
-_SET_SELECT_ORDER = Select.__dict__["order"].__set__
 
 
 def filter_columns(node: Filter | None) -> Iterator[str]:

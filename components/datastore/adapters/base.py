@@ -11,7 +11,6 @@ from typing import Any, ClassVar, NamedTuple
 
 from ..changes import Change, ChangeObserver
 from ..query import Query
-from ..quickinit import quick_init
 from ..schema import Column, ForeignKey, Index, Kind, Schema, Table
 from ..settings import StoreSettings
 
@@ -37,8 +36,7 @@ Params = Sequence[object] | Mapping[str, object] | None
 Setup = tuple[str, Params]
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result:
     """Rows as dicts of JSON-friendly values; `count` only when the Select asked for it."""
 

@@ -340,8 +340,8 @@ def _read_cursor(conn: Any) -> psycopg.Cursor[Any]:
 
     It loads dates, times and timestamps as PostgreSQL's own text with psycopg's C text
     loader, which the plan's generated row builder respells as `isoformat()` would
-    (plans.RowShape.text_build): no Python loader call per value, as the statement
-    cursor's IsoLoader makes, for the same spelling."""
+    (plans.RowShape.text_build, values.RESPELL_ISO): a plain function call per value,
+    cheaper than the statement cursor's IsoLoader, for the same spelling."""
     cursor = conn.read_cursor
     if cursor is not None and not cursor.closed:
         return cursor
