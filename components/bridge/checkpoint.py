@@ -23,7 +23,6 @@ COLUMNS = {
     "sqlite": ("TEXT", "TEXT", "INTEGER"),
     "mysql": ("VARCHAR(255)", "LONGTEXT", "BIGINT"),
 }
-STATES = ("copying", "verifying", "failed", "done")
 
 
 @dataclass(frozen=True, slots=True)

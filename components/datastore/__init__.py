@@ -34,7 +34,7 @@ from .query import (
     Select,
     Update,
 )
-from .registry import close_all, open_adapter, open_datastores
+from .registry import open_adapter
 from .schema import Kind, Schema
 from .specs import DEFAULT_STORE
 from .stores import Datastores
@@ -70,9 +70,7 @@ __all__ = [
     "Select",
     "Transaction",
     "Update",
-    "close_all",
     "migrate_card",
     "migrate_store",
     "open_adapter",
-    "open_datastores",
 ]

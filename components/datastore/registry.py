@@ -7,7 +7,6 @@ psycopg nor pymysql installed.
 from __future__ import annotations
 
 import importlib
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,8 +14,6 @@ from mobo.exceptions import ConfigError
 
 from .adapters.base import Adapter
 from .settings import StoreSettings, parse_settings
-
-LOGGER = logging.getLogger(__name__)
 
 ENGINES: dict[str, tuple[str, str]] = {
     "postgres": ("components.datastore.adapters.postgres", "PostgresAdapter"),
@@ -58,26 +55,3 @@ def build_adapter(name: str, settings: StoreSettings, *, connect: bool = True) -
     if connect:
         adapter.connect()
     return adapter
-
-
-def open_datastores(
-    sections: Mapping[str, Mapping[str, object]], *, home: Path | None = None
-) -> dict[str, Adapter]:
-    """Open every `[datastores.<name>]` store; if one fails, close those already open."""
-    opened: dict[str, Adapter] = {}
-    try:
-        for name, settings in sections.items():
-            opened[name] = open_adapter(name, settings, home=home)
-    except Exception:
-        close_all(opened)
-        raise
-    return opened
-
-
-def close_all(adapters: Mapping[str, Adapter]) -> None:
-    """Close every adapter, logging (not raising) a failure to close one."""
-    for name, adapter in adapters.items():
-        try:
-            adapter.close()
-        except Exception as exc:  # one store failing to close must not keep others open
-            LOGGER.warning("datastore %s did not close cleanly: %s", name, exc)

@@ -1,4 +1,4 @@
-"""Several stores at once, opened from `[datastores.*]` sections."""
+"""Several stores at once, each behind its engine's adapter, from validated settings."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from components.datastore import Cond, Insert, Select, close_all, open_datastores
-from mobo.exceptions import ConfigError, DatastoreUnavailable
-from tests.conftest import free_port
+from components.datastore import Cond, Datastores, Insert, Select, open_adapter
+from components.datastore.settings import parse_settings
+from mobo.exceptions import ConfigError
 
 from .conftest import ENGINES, throwaway_database
 
@@ -17,32 +17,20 @@ from .conftest import ENGINES, throwaway_database
 def test_three_engines_at_once(tmp_path: Path) -> None:
     with ExitStack() as stack:
         sections = {e: stack.enter_context(throwaway_database(e, tmp_path)) for e in ENGINES}
-        stores = open_datastores(sections, home=tmp_path)
-        try:
-            for name, store in stores.items():
-                store.raw("CREATE TABLE notes (id INTEGER PRIMARY KEY, body VARCHAR(50))")
-                store.refresh_schema()
-                store.execute(Insert("notes", {"id": 1, "body": f"from {name}"}))
-            bodies = {
-                name: store.execute(Select("notes", where=Cond("id", "eq", 1))).rows[0]["body"]
-                for name, store in stores.items()
-            }
-            assert bodies == {e: f"from {e}" for e in ENGINES}
-            assert {s.engine for s in stores.values()} == set(ENGINES)
-        finally:
-            close_all(stores)
-
-
-def test_one_dead_store_closes_the_others(tmp_path: Path) -> None:
-    sections = {
-        "main": {"engine": "sqlite", "path": "data/main.db"},
-        "pg": {"engine": "postgres", "dsn": f"postgresql://postgres@127.0.0.1:{free_port()}/x"},
-    }
-    with pytest.raises(DatastoreUnavailable):
-        open_datastores(sections, home=tmp_path)
-    assert (tmp_path / "data" / "main.db").exists()
+        stores = Datastores({e: parse_settings(e, s, home=tmp_path) for e, s in sections.items()})
+        stack.callback(stores.close)
+        for name in stores:
+            stores[name].raw("CREATE TABLE notes (id INTEGER PRIMARY KEY, body VARCHAR(50))")
+            stores[name].refresh_schema()
+            stores[name].execute(Insert("notes", {"id": 1, "body": f"from {name}"}))
+        bodies = {
+            name: stores[name].execute(Select("notes", where=Cond("id", "eq", 1))).rows[0]["body"]
+            for name in stores
+        }
+        assert bodies == {e: f"from {e}" for e in ENGINES}
+        assert {stores[name].engine for name in stores} == set(ENGINES)
 
 
 def test_unknown_engine_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="engine"):
-        open_datastores({"x": {"engine": "mongo"}}, home=tmp_path)
+        open_adapter("x", {"engine": "mongo"}, home=tmp_path)
