@@ -25,7 +25,7 @@ from ..dialect import Dialect
 from ..errors import SetupFailed, unavailable
 from ..plans import Plan, Plans
 from ..pool import PoolClosed, PoolTimeout
-from ..query import And, Cond, Delete, Insert, Or, Query, Select, Update
+from ..query import And, Cond, Delete, Insert, Op, Or, Query, Select, Update
 from ..schema import Schema, Table
 from ..values import jsonable
 from .base import Adapter, Health, Params, Result, Setup, Transaction
@@ -404,7 +404,7 @@ def _keys_filter(table: Table, keys: Sequence[Sequence[object]]) -> Or:
         [
             And(
                 [
-                    Cond(name, "eq", value)
+                    Cond(name, Op.EQ, value)
                     for name, value in zip(table.primary_key, key, strict=True)
                 ]
             )
