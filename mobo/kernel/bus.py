@@ -1,12 +1,12 @@
-"""The system bus: board events over Redis pub/sub, a capped history stream, commands.
+"""The system bus: board events over Redis pub/sub and a capped history stream.
 
 Publishing: `Bus.emit` PUBLISHes the envelope on `<prefix>:evt:<type>` and XADDs it to
 `<prefix>:history` in one pipelined round trip. It never raises because Redis is down
 or slow: the event is counted in `Bus.dropped` and a warning is logged now and then.
 
-Receiving: `Bus.start` runs one listener thread that SUBSCRIBEs `<prefix>:cmd:<card>`
-and, for the event types its handlers want only, SUBSCRIBEs `<prefix>:evt:<type>` (an
-exact type) or PSUBSCRIBEs `<prefix>:evt:<glob>`, following `on`/`off`/`once`; it hands
+Receiving: `Bus.start` runs one listener thread that, for the event types its handlers
+want only, SUBSCRIBEs `<prefix>:evt:<type>` (an exact type) or PSUBSCRIBEs
+`<prefix>:evt:<glob>`, following `on`/`off`; it hands
 events to in-process handlers through a small thread pool; see `Bus` for the delivery
 guarantees. Pub/sub is fire-and-forget:
 events published while a process is disconnected are not replayed to it; the state of
@@ -18,16 +18,13 @@ private `_Dispatcher` below; `Bus` owns the Redis side.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
-import os
 import threading
 import time
-from bisect import insort
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -36,7 +33,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from mobo import defaults
-from mobo.events import Context, Event, make_event, now_rfc3339
+from mobo.events import Context, Event, make_event
 from mobo.exceptions import BusError, BusUnavailable
 from mobo.kernel.keys import Keys
 
@@ -54,8 +51,6 @@ HISTORY_BATCH = 200  # XREVRANGE page size when history() filters by pattern
 MAX_WORKERS_FACTOR = 8  # pool may grow to threads * this while handlers overrun
 
 Handler = Callable[[Event], None]
-CommandHandler = Callable[["Command"], None]
-Item = Any  # an Event or a Command travelling to a handler
 
 _REDIS_ERRORS = (redis.RedisError, OSError)
 # redis-py before 5.3 wants a command name in get_connection(); later ones deprecate it.
@@ -247,34 +242,6 @@ def redis_targets(channel_prefix: str, patterns: set[str]) -> set[tuple[str, str
 # ---------------------------------------------------------------- values
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
-    """A command sent to every process of one card (`reload`, `stop`, …); not an event."""
-
-    name: str
-    args: dict[str, Any]
-    source: dict[str, Any]
-    time: str = field(default_factory=now_rfc3339)
-
-    def to_json(self) -> str:
-        """Serialise as one compact JSON object."""
-        body = {"command": self.name, "args": self.args, "source": self.source, "time": self.time}
-        return json.dumps(body, separators=(",", ":"), default=str)
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> Command:
-        """Parse a command; raise ValueError when it is not one."""
-        obj = json.loads(raw)
-        if not isinstance(obj, dict) or not isinstance(obj.get("command"), str):
-            raise ValueError("not a bus command: needs a 'command' string")
-        return cls(
-            obj["command"],
-            obj.get("args") or {},
-            obj.get("source") or {},
-            obj.get("time") or now_rfc3339(),
-        )
-
-
 class History(list[Event]):
     """Events oldest→newest; `cursor` is the stream position `follow(after=…)` resumes at."""
 
@@ -286,37 +253,20 @@ class History(list[Event]):
 class Subscription:
     """A handler registered on the bus; pass it (or the handler) to `Bus.off` to remove it."""
 
-    __slots__ = (
-        "_fired",
-        "_lane",
-        "_removed",
-        "_running",
-        "_scheduled",
-        "_seq",
-        "handler",
-        "once",
-        "pattern",
-        "priority",
-    )
+    __slots__ = ("_lane", "_removed", "_running", "_scheduled", "handler", "pattern")
 
-    def __init__(
-        self, pattern: str, handler: Callable[[Any], None], priority: int, once: bool, seq: int
-    ) -> None:
+    def __init__(self, pattern: str, handler: Handler) -> None:
         self.pattern = pattern
         self.handler = handler
-        self.priority = priority
-        self.once = once
-        self._seq = seq
         self._lane: deque[_Delivery] = deque()
         self._running = False
         self._scheduled = False
         self._removed = False
-        self._fired = False
 
     @property
     def active(self) -> bool:
         """Whether the subscription still receives events."""
-        return not (self._removed or self._fired)
+        return not self._removed
 
     def matches(self, type_: str) -> bool:
         """Whether an event type matches this subscription's glob."""
@@ -324,41 +274,21 @@ class Subscription:
 
     def __repr__(self) -> str:
         name = getattr(self.handler, "__qualname__", repr(self.handler))
-        return f"<Subscription {self.pattern!r} -> {name} priority={self.priority}>"
-
-
-def _sort_key(sub: Subscription) -> tuple[int, int]:
-    return (-sub.priority, sub._seq)
-
-
-@dataclass(eq=False, slots=True)
-class _Level:
-    """One event's deliveries at one priority; the next level starts when these are released."""
-
-    priority: int
-    open: bool
-    pending: int = 0
-    next: _Level | None = None
-    members: list[_Delivery] = field(default_factory=list)
+        return f"<Subscription {self.pattern!r} -> {name}>"
 
 
 @dataclass(eq=False, slots=True)
 class _Delivery:
-    """One item on its way to one subscription."""
+    """One event on its way to one subscription."""
 
-    item: Item
+    event: Event
     sub: Subscription
-    level: _Level
-    queued_at: float
     started_at: float = 0.0
-    released: bool = False
     overrun: bool = False
 
 
-def _describe(item: Item) -> str:
-    if isinstance(item, Event):
-        return f"event {item.type} {item.id}"
-    return f"command {item.name!r}"
+def _describe(event: Event) -> str:
+    return f"event {event.type} {event.id}"
 
 
 # ---------------------------------------------------------------- dispatcher
@@ -374,12 +304,9 @@ class _Dispatcher:
         self._queue_max = queue_max
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
-        self._subs: list[Subscription] = []  # copy-on-write, sorted by _sort_key
-        self._commands: list[Subscription] = []
+        self._subs: list[Subscription] = []  # copy-on-write: read without the lock
         self._ready: deque[Subscription] = deque()
-        self._watched: deque[_Delivery] = deque()
         self._running: set[_Delivery] = set()
-        self._seq = itertools.count()
         self._stop = threading.Event()
         self._pool: list[threading.Thread] = []
         self._workers = 0
@@ -389,97 +316,42 @@ class _Dispatcher:
 
     # -- subscriptions
 
-    def subscribe(
-        self,
-        pattern: str,
-        handler: Callable[[Any], None],
-        priority: int,
-        once: bool,
-        *,
-        command: bool = False,
-    ) -> Subscription:
-        sub = Subscription(pattern, handler, priority, once, next(self._seq))
+    def subscribe(self, pattern: str, handler: Handler) -> Subscription:
+        sub = Subscription(pattern, handler)
         with self._lock:
-            target = list(self._commands if command else self._subs)
-            insort(target, sub, key=_sort_key)
-            if command:
-                self._commands = target
-            else:
-                self._subs = target
+            self._subs = [*self._subs, sub]
         return sub
 
-    def unsubscribe(self, target: Subscription | Callable[[Any], None]) -> int:
+    def unsubscribe(self, target: Subscription | Handler) -> int:
         with self._lock:
-            gone = [s for s in (*self._subs, *self._commands) if s is target or s.handler == target]
-            if isinstance(target, Subscription) and not target._removed and target not in gone:
-                gone.append(target)  # a `once` that fired but has not run yet
+            gone = [s for s in self._subs if s is target or s.handler == target]
+            self._subs = [s for s in self._subs if s not in gone]
             for sub in gone:
-                self._detach(sub)
-                self._cancel(sub)
+                sub._removed = True
+                sub._lane.clear()
         return len(gone)
-
-    def _detach(self, sub: Subscription) -> None:
-        self._subs = [s for s in self._subs if s is not sub]
-        self._commands = [s for s in self._commands if s is not sub]
-
-    def _cancel(self, sub: Subscription) -> None:
-        sub._removed = True
-        while sub._lane:
-            self._release(sub._lane.popleft())
 
     def wants(self, type_: str) -> bool:
         """Cheap pre-check (no lock, no parsing) whether any handler matches a type."""
         return any(s.matches(type_) for s in self._subs)
 
-    # -- dispatch (listener thread)
-
     def patterns(self) -> set[str]:
-        """The globs of the event subscriptions still active."""
+        """The globs of the subscriptions still active."""
         return {s.pattern for s in self._subs}
 
-    def dispatch_event(self, event: Event) -> bool:
-        """Hand an event to its handlers; return whether a `once` subscription fired."""
-        fired = False
+    # -- dispatch (listener thread)
+
+    def dispatch(self, event: Event) -> None:
+        """Queue an event for every handler whose glob matches its type."""
         with self._lock:
-            subs = [s for s in self._subs if s.matches(event.type)]
-            for sub in subs:
-                if sub.once:
-                    sub._fired = fired = True
-                    self._detach(sub)
-            self._deliver(event, subs)
-        return fired
-
-    def dispatch_command(self, command: Command) -> None:
-        with self._lock:
-            if not self._commands:
-                LOGGER.warning("bus %s: no handler for %s", self._name, _describe(command))
-            self._deliver(command, self._commands)
-
-    def _deliver(self, item: Item, subs: list[Subscription]) -> None:
-        deliveries = self._plan(item, subs)
-        self._watched.extend(d for d in deliveries if d.level.next is not None)
-        for delivery in deliveries:
-            self._enqueue(delivery)
-
-    def _plan(self, item: Item, subs: list[Subscription]) -> list[_Delivery]:
-        now, level, out = time.monotonic(), None, []
-        for sub in subs:
-            if level is None or sub.priority != level.priority:
-                new = _Level(sub.priority, open=level is None)
-                if level is not None:
-                    level.next = new
-                level = new
-            delivery = _Delivery(item, sub, level, now)
-            level.members.append(delivery)
-            level.pending += 1
-            out.append(delivery)
-        return out
+            for sub in self._subs:
+                if sub.matches(event.type):
+                    self._enqueue(_Delivery(event, sub))
 
     def _enqueue(self, delivery: _Delivery) -> None:
         sub = delivery.sub
         if len(sub._lane) >= self._queue_max:
             self._overflow(delivery)
-            self._release(delivery)
             return
         sub._lane.append(delivery)
         self._wake(sub)
@@ -494,32 +366,16 @@ class _Dispatcher:
                 self._name,
                 delivery.sub,
                 self._queue_max,
-                _describe(delivery.item),
+                _describe(delivery.event),
                 self.overflowed,
             )
 
     def _wake(self, sub: Subscription) -> None:
         if sub._running or sub._scheduled or sub._removed or not sub._lane:
             return
-        if sub._lane[0].level.open:
-            sub._scheduled = True
-            self._ready.append(sub)
-            self._work.notify()
-
-    def _release(self, delivery: _Delivery) -> None:
-        """Let lower priorities start once every delivery of this level is released."""
-        if delivery.released:
-            return
-        delivery.released = True
-        level = delivery.level
-        level.pending -= 1
-        while level.open and level.pending == 0 and level.next is not None:
-            level = level.next
-            if level.open:
-                return
-            level.open = True
-            for member in level.members:
-                self._wake(member.sub)
+        sub._scheduled = True
+        self._ready.append(sub)
+        self._work.notify()
 
     # -- workers
 
@@ -576,13 +432,13 @@ class _Dispatcher:
 
     def _call(self, delivery: _Delivery) -> None:
         try:
-            delivery.sub.handler(delivery.item)
+            delivery.sub.handler(delivery.event)
         except Exception:
             LOGGER.exception(
                 "bus %s: handler %r failed on %s",
                 self._name,
                 delivery.sub,
-                _describe(delivery.item),
+                _describe(delivery.event),
             )
 
     def _finish(self, delivery: _Delivery) -> bool:
@@ -591,7 +447,6 @@ class _Dispatcher:
             sub = delivery.sub
             sub._running = False
             self._running.discard(delivery)
-            self._release(delivery)
             self._wake(sub)
             if delivery.overrun:
                 self._stuck -= 1
@@ -605,26 +460,19 @@ class _Dispatcher:
     def _watch_loop(self) -> None:
         interval = min(self._timeout / 4, POLL_S * 2.5)
         while not self._stop.wait(interval):
-            now = time.monotonic()
             with self._lock:
-                self._release_waited(now)
-                overruns = self._flag_overruns(now)
+                overruns = self._flag_overruns(time.monotonic())
             for delivery in overruns:
                 LOGGER.warning(
                     "bus %s: handler %r has run for more than %.1fs on %s; other handlers go on",
                     self._name,
                     delivery.sub,
                     self._timeout,
-                    _describe(delivery.item),
+                    _describe(delivery.event),
                 )
 
-    def _release_waited(self, now: float) -> None:
-        while self._watched and (
-            self._watched[0].released or self._watched[0].queued_at + self._timeout <= now
-        ):
-            self._release(self._watched.popleft())
-
     def _flag_overruns(self, now: float) -> list[_Delivery]:
+        """Mark calls running past the timeout; replace their workers so others go on."""
         late = [d for d in self._running if not d.overrun and d.started_at + self._timeout <= now]
         for delivery in late:
             delivery.overrun = True
@@ -642,7 +490,7 @@ class _Dispatcher:
 class Bus:
     """The board's event bus for one process of one card.
 
-    Delivery guarantees (for handlers registered with `on`, `once`, `on_command`):
+    Delivery guarantees (for handlers registered with `on`):
 
     - *At most once.* Each handler sees an event at most once. Events are lost when the
       process is disconnected from Redis (no replay: re-read state instead), when a
@@ -653,10 +501,6 @@ class Bus:
     - *Ordered per handler.* One handler is called for one event at a time, in the order
       the listener received them. Different handlers run concurrently on a small pool of
       threads (`handler_threads`).
-    - *Priority.* For one event, handlers of a higher priority are started first, and a
-      lower priority starts only when every higher-priority handler has finished that
-      event, or at the latest `handler_timeout` after the event arrived. Handlers of
-      equal priority run concurrently.
     - *Isolation.* A handler that raises is logged with its traceback; others go on.
       A handler running longer than `handler_timeout` is logged as slow and its worker
       thread is replaced, so it delays neither the publisher nor the other handlers;
@@ -668,10 +512,10 @@ class Bus:
     The listener subscribes in Redis only to the event types its handlers want (see
     `redis_target`), so a process is not woken for events nobody in it handles.
     `start()` waits briefly until the subscriptions are confirmed, and so does an `on()`
-    or `once()` that needs a new Redis subscription while listening, so an event emitted
-    after either returns is received; `off()` and a fired `once` drop Redis subscriptions
-    no handler needs any more. When Redis goes away the listener reconnects with capped
-    backoff, subscribes again to what the handlers want then, and logs once per outage.
+    that needs a new Redis subscription while listening, so an event emitted after either
+    returns is received; `off()` drops Redis subscriptions no handler needs any more.
+    When Redis goes away the listener reconnects with capped backoff, subscribes again
+    to what the handlers want then, and logs once per outage.
     `emit()` and `history()`/`follow()` need no `start()`.
     """
 
@@ -789,29 +633,15 @@ class Bus:
         with self._count_lock:
             self._dropped += 1
 
-    def send_command(self, card: str, command: str, /, **args: Any) -> int:
-        """Send a command to every process of a card; return how many processes listen."""
-        message = Command(command, args, {"card": self.card, "pid": os.getpid()})
-        try:
-            return int(self._pub.publish(self._keys.command(card), message.to_json()))
-        except _REDIS_ERRORS as exc:
-            raise self._unavailable(exc) from exc
-
     # -- subscribing
 
-    def on(self, pattern: str, handler: Handler, *, priority: int = 0) -> Subscription:
+    def on(self, pattern: str, handler: Handler) -> Subscription:
         """Call `handler(event)` for every event whose type matches the glob `pattern`."""
-        sub = self._dispatcher.subscribe(pattern, handler, priority, once=False)
+        sub = self._dispatcher.subscribe(pattern, handler)
         self._sync(wait=True)
         return sub
 
-    def once(self, pattern: str, handler: Handler, *, priority: int = 0) -> Subscription:
-        """Call `handler(event)` for the next matching event only."""
-        sub = self._dispatcher.subscribe(pattern, handler, priority, once=True)
-        self._sync(wait=True)
-        return sub
-
-    def off(self, handler_or_subscription: Subscription | Callable[[Any], None]) -> int:
+    def off(self, handler_or_subscription: Subscription | Handler) -> int:
         """Stop delivering to a subscription, or to every subscription of a handler.
 
         Queued events are discarded; a call already running finishes. Returns how many
@@ -821,10 +651,6 @@ class Bus:
         if removed:
             self._sync(wait=False)
         return removed
-
-    def on_command(self, handler: CommandHandler) -> Subscription:
-        """Call `handler(command)` for every command sent to this bus's card."""
-        return self._dispatcher.subscribe("", handler, 0, once=False, command=True)
 
     # -- lifecycle
 
@@ -945,16 +771,16 @@ class Bus:
         self._subscribed.clear()
 
     def _subscribe_all(self, conn: Any) -> int:
-        """Subscribe a fresh connection to commands and wanted events; return the reply count."""
+        """Subscribe a fresh connection to the wanted events; return the reply count."""
         with self._acks:
             self._sent = self._acked = 0
             want = self._targets()
-            self._send(conn, [("SUBSCRIBE", self._keys.command(self.card)), *sorted(want)])
+            self._send(conn, sorted(want))
             self._conn, self._live = conn, want
             return self._sent
 
     def _pump(self, conn: Any, initial: int) -> None:
-        prefix, last = self._evt_prefix, None
+        last = None
         if initial == 0:
             self._connected()
         while not self._closing.is_set():
@@ -966,7 +792,7 @@ class Bus:
             if not isinstance(reply, list) or len(reply) < 3:
                 continue
             kind = reply[0]
-            if kind == b"pmessage" or (kind == b"message" and reply[1].startswith(prefix)):
+            if kind in (b"pmessage", b"message"):
                 channel, raw = reply[-2], reply[-1]
                 # One PUBLISH reaches a connection once per matching subscription, the
                 # copies back to back: skip them (event envelopes are unique).
@@ -975,8 +801,6 @@ class Bus:
                 last = (channel, raw)
                 self._received += 1
                 self._handle_event(channel, raw)
-            elif kind == b"message":
-                self._handle_command(reply[1], reply[2])
             elif kind in _SUBSCRIPTION_REPLIES:
                 with self._acks:
                     self._acked += 1
@@ -1013,22 +837,12 @@ class Bus:
     def _handle_event(self, channel: bytes, raw: bytes) -> None:
         try:
             type_ = channel[len(self._evt_prefix) :].decode("utf-8", "replace")
-            if self._dispatcher.wants(type_) and self._dispatcher.dispatch_event(
-                Event.from_json(raw)
-            ):
-                self._sync(wait=False)  # a `once` fired: drop what nobody needs now
+            if self._dispatcher.wants(type_):
+                self._dispatcher.dispatch(Event.from_json(raw))
         except ValueError as exc:
             LOGGER.warning("bus %s: ignored a malformed message on %s: %s", self.card, channel, exc)
         except _REDIS_ERRORS:
             raise
-        except Exception:
-            LOGGER.exception("bus %s: failed to dispatch a message", self.card)
-
-    def _handle_command(self, channel: bytes, raw: bytes) -> None:
-        try:
-            self._dispatcher.dispatch_command(Command.from_json(raw))
-        except ValueError as exc:
-            LOGGER.warning("bus %s: ignored a malformed message on %s: %s", self.card, channel, exc)
         except Exception:
             LOGGER.exception("bus %s: failed to dispatch a message", self.card)
 
