@@ -391,7 +391,7 @@ def test_listener_receives_only_the_types_its_handlers_want(
     emitter.emit("schema.reloaded")
     assert inbox.wait_for(1)[0].type == "schema.reloaded"
     time.sleep(0.1)
-    assert listener._received == 1  # the api.request events never reached this process
+    assert listener._listener.received == 1  # the api.request events never reached this process
 
 
 def test_redis_subscriptions_follow_on_and_off(
