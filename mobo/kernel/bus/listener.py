@@ -9,10 +9,11 @@ from typing import Any
 
 import redis
 
+from mobo import defaults
 from mobo.events import Event
 from mobo.kernel.bus.dispatch import Dispatcher
 from mobo.kernel.bus.targets import UNSUBSCRIBE, Target, redis_targets
-from mobo.kernel.bus.wire import CONNECTION_ARGS, REDIS_ERRORS
+from mobo.kernel.bus.wire import CONNECTION_ARGS, REDIS_ERRORS, fail_fast
 
 LOGGER = logging.getLogger(__name__)
 
@@ -29,7 +30,14 @@ class Listener:
 
     The thread reads the connection; any thread may write (UN)(P)SUBSCRIBE on it under
     `_lock`. Every such command gets one reply, which the thread counts, so a caller can
-    wait until Redis confirmed what it asked for.
+    wait until Redis confirmed what it asked for. (redis-py's PubSub object is not meant
+    to be shared between threads, and an `on()` from any thread must subscribe at once.)
+
+    Only redis-py's public connection API is used. The connection speaks RESP2, where
+    pub/sub messages are plain replies (RESP3 sends them as pushes, which only PubSub
+    receives without reaching into the parser). A connection redis-py reconnects by
+    itself would have lost its subscriptions, so a connect callback refuses that and
+    the thread starts over with a fresh, fully subscribed connection.
     """
 
     def __init__(
@@ -42,7 +50,7 @@ class Listener:
         url: str,
         closing: threading.Event,
     ) -> None:
-        self._client = client
+        self._client = fail_fast(client, timeout_s=defaults.REDIS_SOCKET_TIMEOUT_S, protocol=2)
         self._prefix = channel_prefix
         self._evt_prefix = channel_prefix.encode()
         self._dispatcher = dispatcher
@@ -57,6 +65,7 @@ class Listener:
         self._lock = threading.Lock()
         self._acks = threading.Condition(self._lock)
         self._conn: Any = None  # the thread's connection while it is subscribed
+        self._dropped: Any = None  # a connection redis-py tried to reconnect under us
         self._live: set[Target] = set()  # what _conn is subscribed to
         self._sent = 0  # subscription commands written on _conn
         self._acked = 0  # their replies read by the thread
@@ -123,8 +132,6 @@ class Listener:
         """Write subscription commands on the connection (caller holds _lock)."""
         if not commands:
             return
-        if conn._sock is None:  # dropped: sending would silently open a fresh connection
-            raise redis.ConnectionError("the listener's connection is closed")
         packed = conn.pack_commands(commands)
         conn.send_packed_command(packed, check_health=False)
         self._sent += len(commands)
@@ -137,9 +144,9 @@ class Listener:
         while not self._closing.is_set():
             conn = None
             try:
-                conn = pool.get_connection(*CONNECTION_ARGS)
-                # RESP3 delivers pub/sub messages as pushes: have the parser return them.
-                conn._parser.set_pubsub_push_handler(_same)
+                conn = pool.get_connection(*CONNECTION_ARGS)  # connected
+                self._dropped = None
+                conn.register_connect_callback(self._reconnected)
                 self._pump(conn, self._subscribe_all(conn))
             except REDIS_ERRORS as exc:
                 self._lost(exc)
@@ -152,6 +159,7 @@ class Listener:
                     self._live = set()
                     self._acks.notify_all()
                 if conn is not None:
+                    conn.deregister_connect_callback(self._reconnected)
                     conn.disconnect()  # never reuse a subscribed connection
                     pool.release(conn)
             backoff = RECONNECT_MIN_S
@@ -171,10 +179,12 @@ class Listener:
         if initial == 0:
             self._connected()
         while not self._closing.is_set():
-            if conn._sock is None:  # dropped under us; can_read() would reconnect it
-                raise redis.ConnectionError("the listener's connection was closed")
+            if self._dropped is conn:
+                raise redis.ConnectionError("the listener's connection was dropped")
             if not conn.can_read(timeout=POLL_S):
                 continue
+            # push_request: should a pool keep RESP3 (Sentinel's are left as they are),
+            # messages come as pushes, which redis-py then returns as replies.
             reply = conn.read_response(push_request=True)
             if not isinstance(reply, list) or len(reply) < 3:
                 continue
@@ -195,6 +205,11 @@ class Listener:
                     confirmed = self._acked == initial
                 if confirmed:
                     self._connected()
+
+    def _reconnected(self, conn: Any) -> None:
+        """Refuse redis-py's own reconnect of the subscribed connection: it has no subscriptions."""
+        self._dropped = conn
+        raise redis.ConnectionError("the listener's connection was dropped")
 
     def _connected(self) -> None:
         self.epoch += 1
@@ -234,7 +249,3 @@ class Listener:
             raise
         except Exception:
             LOGGER.exception("bus %s: failed to dispatch a message", self._card)
-
-
-def _same(reply: Any) -> Any:
-    return reply

@@ -32,11 +32,12 @@ def redis_url(client: redis.Redis) -> str:
     return f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
 
 
-def fail_fast(client: redis.Redis, *, timeout_s: float) -> redis.Redis:
+def fail_fast(client: redis.Redis, *, timeout_s: float, **overrides: Any) -> redis.Redis:
     """Return a client to the same Redis that never retries and times out after timeout_s.
 
     redis-py retries a refused connection with backoff for seconds by default; the bus
-    and the cache must rather fail at once and let their callers carry on.
+    and the cache must rather fail at once and let their callers carry on. `overrides`
+    are further connection settings (e.g. `protocol=2`).
     """
     pool = client.connection_pool
     if type(pool) not in (redis.ConnectionPool, redis.BlockingConnectionPool):
@@ -47,7 +48,10 @@ def fail_fast(client: redis.Redis, *, timeout_s: float) -> redis.Redis:
         socket_timeout=timeout_s,
         socket_connect_timeout=min(timeout_s, defaults.REDIS_CONNECT_TIMEOUT_S),
         decode_responses=False,
+        **overrides,
     )
+    if kwargs.get("protocol") == 2:
+        kwargs.pop("maint_notifications_config", None)  # redis-py refuses it without RESP3
     new_pool = type(pool)(
         connection_class=pool.connection_class, max_connections=pool.max_connections, **kwargs
     )
