@@ -77,7 +77,7 @@ class Bus:
             card, timeout_s=handler_timeout, threads=handler_threads, queue_max=queue_max
         )
         self._listener = Listener(
-            self._read,
+            client,
             keys.event_channel(""),
             self._dispatcher,
             card=card,
