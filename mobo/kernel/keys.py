@@ -49,10 +49,6 @@ class Keys:
         """Hash with the monitor's system report (uptime, load, memory, per-card use)."""
         return f"{self.prefix}:health:system"
 
-    def command(self, card: str) -> str:
-        """Pub/sub channel a card listens on for commands (reload, stop)."""
-        return f"{self.prefix}:cmd:{card}"
-
     def cache(self, key: str) -> str:
         """A cache entry."""
         return f"{self.prefix}:cache:{key}"

@@ -20,7 +20,7 @@ import redis
 
 from mobo.events import Context, Event, make_event
 from mobo.exceptions import BusUnavailable
-from mobo.kernel.bus import Bus, Command, pipelined, wire_json
+from mobo.kernel.bus import Bus, pipelined, wire_json
 from mobo.kernel.keys import Keys
 from tests.conftest import free_port
 
@@ -94,30 +94,6 @@ def test_envelope_on_the_wire(bus: Bus, keys: Keys, redis_client: redis.Redis) -
     assert json.loads(fields[b"e"]) == body
 
 
-def test_higher_priority_runs_first(bus: Bus) -> None:
-    order = Inbox()
-    for priority in (0, 10, -5, 5):
-        bus.on("system.*", lambda event, p=priority: order(p), priority=priority)
-
-    bus.emit("system.ready")
-
-    assert order.wait_for(4) == [10, 5, 0, -5]
-
-
-def test_once_fires_once(bus: Bus) -> None:
-    once, everything = Inbox(), Inbox()
-    subscription = bus.once("component.*", once)
-    bus.on("*", everything)
-
-    for _ in range(3):
-        bus.emit("component.started", {"card": "x"})
-
-    everything.wait_for(3)
-    assert len(once.wait_for(1)) == 1
-    assert once.items[0].id == everything.items[0].id
-    assert not subscription.active
-
-
 def test_off_stops_delivery(bus: Bus) -> None:
     removed, by_subscription, everything = Inbox(), Inbox(), Inbox()
     bus.on("*", removed)
@@ -158,7 +134,7 @@ def test_raising_handler_does_not_stop_others(bus: Bus, caplog: pytest.LogCaptur
         calls(event)
         raise RuntimeError("handler bug")
 
-    bus.on("*", broken, priority=1)
+    bus.on("*", broken)
     bus.on("*", others)
     with caplog.at_level(logging.ERROR, logger="mobo.kernel.bus"):
         bus.emit("system.ready")
@@ -166,7 +142,14 @@ def test_raising_handler_does_not_stop_others(bus: Bus, caplog: pytest.LogCaptur
         others.wait_for(2)
         calls.wait_for(2)
 
-    failures = [r for r in caplog.records if "failed on event" in r.getMessage()]
+        def failures() -> list[logging.LogRecord]:
+            return [r for r in caplog.records if "failed on event" in r.getMessage()]
+
+        deadline = time.monotonic() + WAIT_S  # the second failure is logged after calls()
+        while len(failures()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    failures = failures()
     assert len(failures) == 2
     assert failures[0].exc_info and "handler bug" in str(failures[0].exc_info[1])
 
@@ -174,7 +157,7 @@ def test_raising_handler_does_not_stop_others(bus: Bus, caplog: pytest.LogCaptur
 def test_slow_handler_delays_neither_publisher_nor_other_handlers(
     make_bus: Callable[..., Bus], caplog: pytest.LogCaptureFixture
 ) -> None:
-    # One worker thread and a higher priority: the worst case for the fast handler.
+    # One worker thread, taken first by the stuck handler: the worst case for the fast one.
     bus = make_bus(handler_timeout=0.2, handler_threads=1).start()
     release, slow_started = threading.Event(), threading.Event()
     slow, fast = Inbox(), Inbox()
@@ -184,7 +167,7 @@ def test_slow_handler_delays_neither_publisher_nor_other_handlers(
         slow_started.set()
         release.wait(WAIT_S)
 
-    bus.on("*", stuck, priority=10)
+    bus.on("*", stuck)
     bus.on("*", fast)
     with caplog.at_level(logging.WARNING, logger="mobo.kernel.bus"):
         sent = [bus.emit("api.request", {"n": n}) for n in range(5)]
@@ -298,7 +281,7 @@ def test_reading_with_redis_unreachable_raises_bus_unavailable(
     port = free_port()
     bus = make_bus(client=redis.Redis(port=port))
 
-    for call in (bus.history, bus.follow, lambda: bus.send_command("gateway", "reload")):
+    for call in (bus.history, bus.follow):
         with pytest.raises(BusUnavailable) as info:
             call()
         assert f":{port}/" in str(info.value) and "mobo status" in (info.value.hint or "")
@@ -372,29 +355,6 @@ def test_events_from_another_process_are_delivered(bus: Bus, keys: Keys, redis_u
     assert event.source["card"] == "child" and event.source["pid"] != os.getpid()
 
 
-def test_commands_reach_only_the_named_card(make_bus: Callable[..., Bus]) -> None:
-    gateway, worker = make_bus("gateway"), make_bus("worker")
-    gateway_inbox, worker_inbox = Inbox(), Inbox()
-    gateway.on_command(gateway_inbox)
-    worker.on_command(worker_inbox)
-    gateway.start()
-    worker.start()
-    cli = make_bus("cli")
-
-    assert cli.send_command("gateway", "reload", keys=["gateway.port"]) == 1
-    assert cli.send_command("nobody", "stop") == 0
-    cli.send_command("worker", "stop")
-
-    [command] = gateway_inbox.wait_for(1)
-    assert isinstance(command, Command)
-    assert (command.name, command.args, command.source["card"]) == (
-        "reload",
-        {"keys": ["gateway.port"]},
-        "cli",
-    )
-    assert [c.name for c in worker_inbox.wait_for(1)] == ["stop"]
-
-
 def test_wire_json_is_the_envelope_byte_for_byte() -> None:
     data = {"id": "b1", "at": datetime.now(UTC), "stores": ["main"], "nested": {"n": 1}}
     event = make_event("backup.completed", data, card="x", context=Context(actor="a").child())
@@ -438,7 +398,7 @@ def test_listener_receives_only_the_types_its_handlers_want(
     emitter.emit("schema.reloaded")
     assert inbox.wait_for(1)[0].type == "schema.reloaded"
     time.sleep(0.1)
-    assert listener._received == 1  # the api.request events never reached this process
+    assert listener._listener.received == 1  # the api.request events never reached this process
 
 
 def test_redis_subscriptions_follow_on_and_off(
@@ -469,13 +429,6 @@ def test_redis_subscriptions_follow_on_and_off(
     bus.off(exact)
     bus.off(glob)
     assert settles((set(), 0))
-
-    inbox = Inbox()
-    bus.once("system.ready", inbox)
-    assert current() == ({keys.event_channel("system.ready")}, 0)
-    bus.emit("system.ready")
-    inbox.wait_for(1)
-    assert settles((set(), 0))  # a fired once lets go
 
 
 def test_overlapping_patterns_deliver_each_event_once(bus: Bus) -> None:
@@ -526,5 +479,47 @@ def test_listener_subscribes_again_to_what_handlers_want_after_reconnecting(
         1,
     )
     bus.emit("api.request", {"status": 200})
+    bus.emit("schema.reloaded")
+    assert inbox.wait_for(1)[0].type == "schema.reloaded"
+
+
+def test_subscribing_while_the_listener_reconnects_loses_no_subscription(
+    make_bus: Callable[..., Bus], redis_client: redis.Redis, redis_url: str
+) -> None:
+    # An on() racing the reconnect either writes on the dead connection (redis-py would
+    # reconnect it silently, unsubscribed) or waits for the new one: both must end with
+    # a listener subscribed to every handler's types.
+    name = f"bus-test-{uuid.uuid4().hex[:8]}"
+    bus = make_bus(client=redis.Redis.from_url(redis_url, client_name=name)).start()
+    first, second = Inbox(), Inbox()
+    bus.on("schema.*", first)
+    for client in redis_client.client_list():
+        if client["name"] == name and client["psub"] != "0":
+            redis_client.client_kill_filter(_id=client["id"])
+    bus.on("cache.invalidated", second)
+
+    deadline = time.monotonic() + WAIT_S
+    while bus.epoch < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert bus.epoch == 2 and bus.listening
+    bus.emit("schema.reloaded")
+    bus.emit("cache.invalidated")
+    assert first.wait_for(1)[0].type == "schema.reloaded"
+    assert second.wait_for(1)[0].type == "cache.invalidated"
+
+
+def test_a_connection_dropped_under_the_listener_is_not_silently_reconnected(
+    bus: Bus, keys: Keys
+) -> None:
+    # redis-py reconnects a dropped connection on its next use, without the
+    # subscriptions: the listener must notice and subscribe a new one instead.
+    inbox = Inbox()
+    bus.on("schema.*", inbox)
+    bus._listener._conn.disconnect()  # as a failed subscription write from another thread does
+
+    deadline = time.monotonic() + WAIT_S
+    while bus.epoch < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert bus.epoch == 2 and bus.listening
     bus.emit("schema.reloaded")
     assert inbox.wait_for(1)[0].type == "schema.reloaded"
