@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -135,7 +135,7 @@ def _value(value: Any, kind: Kind | None) -> Any:
     return _floats(value)
 
 
-_CLOCKS = {
+_CLOCKS: dict[Kind, Callable[[str], dt.datetime | dt.time]] = {
     Kind.TIMESTAMPTZ: dt.datetime.fromisoformat,
     Kind.TIMESTAMP: dt.datetime.fromisoformat,
     Kind.TIME: dt.time.fromisoformat,
