@@ -8,10 +8,10 @@ A store is opened (its pool made, its schema loaded) on first use and closed whe
 process exits. After a fork (gunicorn's workers) the child opens its own: connections
 are never shared across processes. When a bus is given, every committed write through
 `execute()` is announced as `data.change` events, all the rows of one write in one
-Redis round trip (see changes.py); a bus that is down never fails a write. When the
-realtime card is plugged, the same changes are also appended to its durable change
-stream right after the emit (components/realtime/capture/writer.py), except for stores
-whose changes are captured in the database (Postgres).
+Redis round trip (see changes.py); a bus that is down never fails a write. When a
+card that reads the change feed is plugged, the same changes are also appended to the
+feed's durable stream right after the emit (capture/writer.py), except for stores whose
+changes are captured in the database (Postgres).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ BusProvider = Callable[[], EventSink]
 
 
 class ChangeSink(Protocol):
-    """Where committed changes go besides the bus: the realtime card's change stream."""
+    """Where committed changes go besides the bus: the change feed's stream."""
 
     def write(self, changes: Sequence[Change]) -> None: ...
 
@@ -77,7 +77,7 @@ class Datastores:
     ) -> Datastores:
         """Validate the board's `[datastores.*]` (ConfigError naming the key) and wrap them.
 
-        With a bus, writes are announced, and (realtime card plugged) streamed too."""
+        With a bus, writes are announced, and (a feed reader plugged) streamed too."""
         return cls(board_stores(config), bus=bus, stream=change_stream(config) if bus else None)
 
     # -- by name ------------------------------------------------------------------------
@@ -177,9 +177,7 @@ class Datastores:
 
 
 def change_stream(config: Config) -> ChangeSink | None:
-    """The realtime card's change stream writer, or None when that card is not there."""
-    try:
-        from components.realtime.capture.writer import stream_for
-    except ImportError:  # the card's folder was deleted: nothing to feed
-        return None
+    """The change feed's writer, or None when no card reads the feed."""
+    from .capture.writer import stream_for  # on first use: capture imports psycopg
+
     return stream_for(config)

@@ -1,4 +1,4 @@
-"""The realtime card's process: servers (or connector), change capture, delivery, stats.
+"""The realtime card's process: servers (or connector), feed capture, delivery, stats.
 
 Everything runs in one asyncio event loop; store queries (per-row checks, rows sent by
 reference) run in threads. `board.stop_requested` stops the loop.
@@ -16,6 +16,8 @@ from typing import Any
 import redis
 import redis.asyncio as aredis
 
+from components.datastore import names as feed
+from components.datastore.capture import ChangeCapture
 from mobo.contract import Board
 from mobo.exceptions import ComponentFatal, ComponentNotReady, ConfigError
 
@@ -51,8 +53,7 @@ def run(board: Board) -> None:
     try:
         asyncio.run(_main(board, settings, app, RowFilter(board.datastores, permissions)))
     finally:
-        if capture is not None:
-            capture.stop()
+        capture.stop()
 
 
 def _permissions(board: Board) -> Any:
@@ -61,12 +62,9 @@ def _permissions(board: Board) -> Any:
     return load_permissions(board.config, board.datastores)
 
 
-def _start_capture(board: Board) -> Any:
-    try:
-        from components.realtime.capture import ChangeCapture
-    except ImportError:  # change capture not installed: the stream is fed by writers only
-        LOGGER.warning("components.realtime.capture is missing: no database-side capture")
-        return None
+def _start_capture(board: Board) -> ChangeCapture:
+    # MagDS owns the feed but has no process of its own: the Postgres capture threads
+    # run in the process of the card that reads the feed
     capture = ChangeCapture(board)
     capture.start()
     return capture
@@ -93,7 +91,7 @@ async def _main(board: Board, settings: RealtimeSettings, app: App, rows: RowFil
             sink = LocalSink(hub, board.datastores, rows)
             url = f"ws://{settings.host}:{settings.port}"
         board.ready(url=url, detail="connector" if settings.connector else "serving")
-        consumer = Consumer(client, names.changes(board.keys), sink, settings.replay_grace)
+        consumer = Consumer(client, feed.changes(board.keys), sink, settings.replay_grace)
         tasks = [
             asyncio.create_task(consumer.run(stop)),
             asyncio.create_task(_publish_stats(client, board, settings, app, hub, consumer, stop)),

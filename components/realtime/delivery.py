@@ -1,4 +1,4 @@
-"""From the durable change stream to subscribers: a consumer group, acked after delivery.
+"""From MagDS's change feed to subscribers: a consumer group, acked after delivery.
 
     XGROUP CREATE <ns>:rt:changes magws 0 MKSTREAM      (once; the group starts at the
                                                           stream's oldest entry)
@@ -15,7 +15,6 @@ is retried; an entry that cannot be parsed is logged and acked (it can never suc
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import redis
 import redis.asyncio as aredis
 
+from components.datastore.capture import entry
 from mobo.exceptions import DatastoreError
 
 from . import names
@@ -104,17 +104,9 @@ class Consumer:
 
 
 def _decode(entry_id: bytes, fields: dict[bytes, bytes] | None) -> dict[str, Any] | None:
-    raw = (fields or {}).get(b"c")
-    try:
-        change = json.loads(raw) if raw else None
-    except ValueError:
-        change = None
-    valid = isinstance(change, dict) and all(
-        isinstance(change.get(k), str) for k in ("store", "table", "op")
-    )
-    if not valid:
+    change = entry.decode(fields)
+    if change is None:
         LOGGER.error("change stream entry %s is not a change; skipped", entry_id.decode())
-        return None
     return change
 
 

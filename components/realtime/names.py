@@ -1,17 +1,15 @@
-"""MagWS's Redis names, all under the board's namespace."""
+"""MagWS's Redis names, all under the board's namespace.
+
+The change stream it reads is MagDS's: `components.datastore.names.changes`.
+"""
 
 from __future__ import annotations
 
 from mobo.kernel.keys import Keys
 
-GROUP = "magws"  # the consumer group reading the change stream
+GROUP = "magws"  # the consumer group reading the change feed
 CONSUMER = "magws"  # one realtime card per board: its pending entries are its own
 IDENTITY_TTL_S = 120
-
-
-def changes(keys: Keys) -> str:
-    """The durable change stream (change capture writes, the realtime card reads)."""
-    return keys.realtime_changes
 
 
 def identity(keys: Keys, socket_id: str, channel: str) -> str:

@@ -14,8 +14,8 @@
     external_key = ""
     external_secret = ""
 
-`max_row_bytes`, `capture` and `stream_maxlen` belong to change capture (see
-docs/realtime.md); they are accepted here and read by `components.realtime.capture`.
+`max_row_bytes`, `capture` and `stream_maxlen` belong to MagDS's change feed (see
+docs/change-feed.md); they are accepted here and read by `components.datastore.capture`.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from components.datastore.capture.settings import KEYS as CAPTURE_KEYS
 from mobo.exceptions import ConfigError
 
-CAPTURE_KEYS = ("max_row_bytes", "capture", "stream_maxlen")
 BOUNDS: dict[str, tuple[float, float]] = {
     "port": (1, 65535),
     "http_port": (1, 65535),

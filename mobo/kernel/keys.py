@@ -73,12 +73,6 @@ class Keys:
         changes it announces `schema.reloaded`."""
         return f"{self.prefix}:schema:{store}"
 
-    @property
-    def realtime_changes(self) -> str:
-        """Stream (XADD MAXLEN ~) of committed row changes on their way to the realtime
-        card, one field `c` holding the change as JSON (see docs/realtime-capture.md)."""
-        return f"{self.prefix}:rt:changes"
-
     def queue(self, name: str) -> str:
         """RQ queue name (RQ adds its own `rq:queue:` in front)."""
         return f"{self.prefix}:{name}"

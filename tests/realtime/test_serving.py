@@ -12,6 +12,7 @@ import redis
 import redis.asyncio as aredis
 from websockets.asyncio.client import connect
 
+from components.datastore import names as feed
 from components.realtime import names
 from components.realtime.card import _redis
 from components.realtime.credentials import App
@@ -154,7 +155,7 @@ def test_a_burst_of_lookups_waits_for_the_bounded_redis_pool(redis_url: str) -> 
 
 
 def test_entries_are_acked_per_batch_and_a_failed_one_stays_pending(keys: Keys) -> None:
-    stream = names.changes(keys)
+    stream = feed.changes(keys)
     sync = redis.Redis.from_url(REDIS_URL)
     for n in range(4):
         change = {"store": "main", "table": "t", "op": "insert", "new": {"n": n}}

@@ -1,11 +1,12 @@
-"""Change capture: every committed row change of the board's stores, onto a durable stream.
+"""The change feed: every committed row change of the board's stores, onto a durable stream.
 
-    capture = ChangeCapture(board)    # in the realtime card's process
+    capture = ChangeCapture(board)    # in the process of a card that reads the feed
     capture.start()                   # daemon threads; returns at once
     capture.ready                     # every Postgres store's capture is running
     capture.stop()
 
-What reaches the stream (`Keys.realtime_changes`, entry format in entry.py):
+MagDS owns the feed; cards read it (the realtime card today; MQTT and Sentinel later).
+What reaches the stream (`names.changes(keys)`, entry format in entry.py):
 
 - PostgreSQL stores (with `[realtime] capture = true`, the default): every insert,
   update and delete on the exposed tables, whoever made it (MagFlock, psql, another
@@ -16,7 +17,7 @@ What reaches the stream (`Keys.realtime_changes`, entry format in entry.py):
   wired into `Datastores` in components/datastore/stores.py). Changes made outside
   MagFlock on those engines are not seen.
 
-See docs/realtime-capture.md.
+See docs/change-feed.md.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from .. import names
 from .postgres import PostgresCapture
 from .settings import CaptureSettings, load_capture_settings
 from .triggers import install, uninstall
@@ -47,7 +49,7 @@ __all__ = [
 
 def captured_stores(config: Any) -> list[str]:
     """Names of the board's stores whose changes are captured in the database."""
-    from components.datastore.specs import board_stores
+    from ..specs import board_stores
 
     if not load_capture_settings(config).capture:
         return []
@@ -55,7 +57,8 @@ def captured_stores(config: Any) -> list[str]:
 
 
 class ChangeCapture:
-    """The capture threads of one board (one per Postgres store), run in the realtime card."""
+    """The capture threads of one board (one per Postgres store), run by a card that
+    reads the feed (the realtime card)."""
 
     def __init__(self, board: Board) -> None:
         self._board = board
@@ -67,7 +70,7 @@ class ChangeCapture:
                 stores.settings(name).dsn or "",
                 stores.settings(name).schema,
                 board.redis,
-                board.keys.realtime_changes,
+                names.changes(board.keys),
                 settings,
             )
             for name in captured_stores(board.config)

@@ -12,8 +12,9 @@ import psycopg
 import pytest
 import redis
 
-from components.realtime.capture import PostgresCapture
-from components.realtime.capture.settings import CaptureSettings
+from components.datastore import names as feed
+from components.datastore.capture import PostgresCapture
+from components.datastore.capture.settings import CaptureSettings
 from mobo.kernel.keys import Keys
 from tests.datastore.conftest import throwaway_database
 
@@ -38,7 +39,7 @@ def sql(pg: dict[str, Any]) -> Iterator[psycopg.Connection[Any]]:
 
 def stream_changes(client: redis.Redis, keys: Keys) -> list[Change]:
     """Every change on the board's stream, oldest first."""
-    return [json.loads(fields[b"c"]) for _id, fields in client.xrange(keys.realtime_changes)]
+    return [json.loads(fields[b"c"]) for _id, fields in client.xrange(feed.changes(keys))]
 
 
 def wait_for(client: redis.Redis, keys: Keys, done: Callable[[list[Change]], bool]) -> list[Change]:
@@ -74,7 +75,7 @@ def start_capture(
             dsn or pg["dsn"],
             "public",
             redis_client,
-            keys.realtime_changes,
+            feed.changes(keys),
             settings or CaptureSettings(),
         )
         capture.start()

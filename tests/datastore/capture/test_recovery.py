@@ -11,7 +11,8 @@ import psycopg
 import pytest
 import redis
 
-from components.realtime.capture import PostgresCapture
+from components.datastore import names as feed
+from components.datastore.capture import PostgresCapture
 from mobo.kernel.keys import Keys
 from tests.conftest import free_port
 
@@ -84,12 +85,12 @@ def test_changes_made_while_redis_is_down_arrive_when_it_is_back(
     private_redis: PrivateRedis,
     keys: Keys,
 ) -> None:
-    from components.realtime.capture.settings import CaptureSettings
+    from components.datastore.capture.settings import CaptureSettings
 
     sql.execute(TABLE)
     client = redis.Redis(port=private_redis.port, socket_timeout=2, socket_connect_timeout=1)
     capture = PostgresCapture(
-        "main", pg["dsn"], "public", client, keys.realtime_changes, CaptureSettings()
+        "main", pg["dsn"], "public", client, feed.changes(keys), CaptureSettings()
     )
     capture.start()
     try:

@@ -15,8 +15,9 @@ import psycopg
 import pytest
 import redis
 
-from components.realtime.capture import PostgresCapture, install, uninstall
-from components.realtime.capture.settings import CaptureSettings
+from components.datastore import names as feed
+from components.datastore.capture import PostgresCapture, install, uninstall
+from components.datastore.capture.settings import CaptureSettings
 from mobo.kernel.keys import Keys
 
 from .conftest import stream_changes, wait_for, wait_until
@@ -132,8 +133,8 @@ def test_changes_committed_while_capture_is_stopped_are_forwarded_on_start(
 KILLED_CAPTURE = """
 import os, signal, sys
 import redis
-from components.realtime.capture import PostgresCapture
-from components.realtime.capture.settings import CaptureSettings
+from components.datastore.capture import PostgresCapture
+from components.datastore.capture.settings import CaptureSettings
 dsn, url, stream = sys.argv[1:4]
 def crash():
     os.kill(os.getpid(), signal.SIGKILL)
@@ -156,7 +157,7 @@ def test_a_capture_killed_between_xadd_and_delete_duplicates_rather_than_loses(
     install(sql, "public", max_row_bytes=65536)
     sql.execute("INSERT INTO todos (title) VALUES ('a'), ('b')")
     killed = subprocess.run(
-        [sys.executable, "-c", KILLED_CAPTURE, pg["dsn"], redis_url, keys.realtime_changes],
+        [sys.executable, "-c", KILLED_CAPTURE, pg["dsn"], redis_url, feed.changes(keys)],
         cwd=ROOT,
         capture_output=True,
         timeout=60,

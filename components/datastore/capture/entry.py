@@ -1,4 +1,4 @@
-"""The change entry on the stream, as the realtime card reads it.
+"""The change entry on the feed's stream: written here, read back with `decode`.
 
 One stream entry per committed row change, one field `c` holding JSON:
 
@@ -16,15 +16,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from components.datastore.changes import Change
-from components.datastore.schema import Kind, Table
-from components.datastore.values import decimal_text, jsonable
+from ..changes import Change
+from ..schema import Kind, Table
+from ..values import decimal_text, jsonable
 
 FIELD = "c"
+_FIELD = FIELD.encode()
 TOO_LARGE = {"reason": "too_large"}
 OPS = {"insert": "insert", "update": "update", "delete": "delete", "upsert": "update"}
 
@@ -65,6 +66,20 @@ def encode(change: Mapping[str, Any]) -> str:
 def xadd(stream: str, maxlen: int, change: Mapping[str, Any]) -> tuple[Any, ...]:
     """The XADD command for one entry, for `mobo.kernel.bus.pipelined`."""
     return ("XADD", stream, "MAXLEN", "~", maxlen, "*", FIELD, encode(change))
+
+
+def decode(fields: Mapping[bytes, bytes] | None) -> dict[str, Any] | None:
+    """Parse one stream entry's fields back into a change; None when it is not one."""
+    raw = (fields or {}).get(_FIELD)
+    try:
+        change = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    if isinstance(change, dict) and all(
+        isinstance(change.get(k), str) for k in ("store", "table", "op")
+    ):
+        return change
+    return None
 
 
 def from_magds(changes: Sequence[Change], max_row_bytes: int) -> list[dict[str, Any]]:
@@ -120,7 +135,7 @@ def _value(value: Any, kind: Kind | None) -> Any:
     return _floats(value)
 
 
-_CLOCKS = {
+_CLOCKS: dict[Kind, Callable[[str], dt.datetime | dt.time]] = {
     Kind.TIMESTAMPTZ: dt.datetime.fromisoformat,
     Kind.TIMESTAMP: dt.datetime.fromisoformat,
     Kind.TIME: dt.time.fromisoformat,

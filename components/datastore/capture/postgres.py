@@ -1,6 +1,6 @@
 """One PostgreSQL store's capture thread: outbox rows to the Redis stream, at least once.
 
-    capture = PostgresCapture("main", dsn, "public", redis_client, keys.realtime_changes,
+    capture = PostgresCapture("main", dsn, "public", redis_client, names.changes(keys),
                               CaptureSettings())
     capture.start()        # installs the triggers, LISTENs, drains what accumulated
     capture.stop()
@@ -15,7 +15,7 @@ once, never lost. When Postgres or Redis goes away the transaction rolls back an
 loop reconnects with capped backoff.
 
 Tables created later get the trigger from the event trigger (a superuser installed it),
-else from the rescan every `rescan_s`, or at once after `rescan()` (the realtime card
+else from the rescan every `rescan_s`, or at once after `rescan()` (`ChangeCapture`
 calls it on `schema.reloaded`); rows written before a rescan attaches the trigger are
 not captured.
 """
@@ -31,11 +31,12 @@ from typing import Any
 import psycopg
 import redis
 
-from components.datastore.adapters.postgres_schema import load_schema
-from components.datastore.schema import Table
-from components.realtime.capture import entry, triggers
-from components.realtime.capture.settings import CaptureSettings
 from mobo.kernel.bus import pipelined
+
+from ..adapters.postgres_schema import load_schema
+from ..schema import Table
+from . import entry, triggers
+from .settings import CaptureSettings
 
 LOGGER = logging.getLogger(__name__)
 

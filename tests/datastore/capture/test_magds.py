@@ -11,8 +11,8 @@ import pytest
 import redis
 
 from components.datastore import Delete, Insert, Update
+from components.datastore.capture import ChangeCapture
 from components.datastore.query import Cond
-from components.realtime.capture import ChangeCapture
 from mobo.contract import Board
 from mobo.kernel.config import load_config
 from mobo.kernel.home import init_home

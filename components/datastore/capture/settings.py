@@ -1,11 +1,13 @@
-"""Change capture's keys of `[realtime]` in mobo.toml, validated once.
+"""The change feed's keys, read from `[realtime]` in mobo.toml, validated once.
 
     [realtime]
     capture = true           # Postgres stores: capture in the database (triggers + outbox)
     max_row_bytes = 65536    # a change larger than this travels by reference (its key)
     stream_maxlen = 100000   # changes kept in the stream (XADD MAXLEN ~)
 
-The other `[realtime]` keys belong to the server (components/realtime/settings.py).
+They sit in `[realtime]` because the realtime card was the feed's first home and is its
+first reader; they stay there so that existing mobo.toml files keep working. The other
+`[realtime]` keys belong to the server (components/realtime/settings.py).
 Values from `MOBO_REALTIME_<KEY>` arrive as text and are converted here.
 """
 
@@ -17,6 +19,7 @@ from typing import Any
 
 from mobo.exceptions import ConfigError
 
+KEYS = ("max_row_bytes", "capture", "stream_maxlen")  # the feed's keys of `[realtime]`
 MAX_ROW_BYTES = 65_536  # NOTIFY payloads stop at 8000 bytes; Redis entries should stay small
 STREAM_MAXLEN = 100_000
 BOUNDS = {"max_row_bytes": (256, 64 * 1024 * 1024), "stream_maxlen": (100, 100_000_000)}
@@ -35,7 +38,7 @@ class CaptureSettings:
 
 
 def load_capture_settings(config: Any) -> CaptureSettings:
-    """Read change capture's keys of the board's `[realtime]` section."""
+    """Read the change feed's keys of the board's `[realtime]` section."""
     return parse_capture_settings(config.section("realtime"))
 
 

@@ -1,12 +1,12 @@
-"""MagDS's side of change capture: the writing process XADDs its committed changes.
+"""The writing process's side of the change feed: it XADDs its committed changes.
 
-`Datastores` (components/datastore/stores.py) calls `stream_for(config)` once; when the
-realtime card is plugged it gets a `ChangeStream`, and after every committed write it
-hands the changes to `write()` right after the `data.change` emit: one pipelined XADD
-round trip to the durable stream, so a change made while the realtime card is down waits
-there. Stores captured in the database (Postgres with `[realtime] capture = true`) are
-skipped, so nothing is sent twice. Like the bus, it never fails a write: when Redis is
-down the XADD is dropped, counted and logged now and then.
+`Datastores` (components/datastore/stores.py) calls `stream_for(config)` once; when a
+card that reads the feed is plugged it gets a `ChangeStream`, and after every committed
+write it hands the changes to `write()` right after the `data.change` emit: one
+pipelined XADD round trip to the durable stream, so a change made while the reader is
+down waits there. Stores captured in the database (Postgres with `[realtime] capture =
+true`) are skipped, so nothing is sent twice. Like the bus, it never fails a write: when
+Redis is down the XADD is dropped, counted and logged now and then.
 """
 
 from __future__ import annotations
@@ -19,31 +19,36 @@ from typing import Any
 
 import redis
 
-from components.datastore.changes import Change
 from mobo import defaults
 from mobo.kernel.bus import RedisGuard, fail_fast, pipelined, redis_url
 from mobo.kernel.keys import Keys
 from mobo.kernel.redisconn import connect
 
+from .. import names
+from ..changes import Change
 from .entry import from_magds, xadd
 from .settings import CaptureSettings, load_capture_settings
 
 LOGGER = logging.getLogger(__name__)
 
-CARD = "realtime"
+# The cards that read the feed: with none of them plugged nothing is written (a stream
+# nobody reads would only cost a round trip per write). Named here until manifests can
+# declare what a card consumes.
+READERS = ("realtime",)
 _ERRORS = (redis.RedisError, OSError)
 
 
-def realtime_plugged(config: Any) -> bool:
-    """Tell whether this board has the realtime card plugged in."""
+def feed_read(config: Any) -> bool:
+    """Tell whether this board has a card plugged that reads the change feed."""
     from mobo.kernel.registry import Registry
 
-    return CARD in Registry.discover().names and CARD not in config.cards.unplugged
+    present = Registry.discover().names
+    return any(card in present and card not in config.cards.unplugged for card in READERS)
 
 
 def stream_for(config: Any) -> ChangeStream | None:
-    """The board's change stream writer, or None when the realtime card is not plugged."""
-    if not realtime_plugged(config):
+    """The board's change stream writer, or None when no card reads the feed."""
+    if not feed_read(config):
         return None
     from . import captured_stores
 
@@ -56,13 +61,13 @@ def stream_for(config: Any) -> ChangeStream | None:
 
 
 class ChangeStream:
-    """XADD the changes of writes made through MagDS to `Keys.realtime_changes`."""
+    """XADD the changes of writes made through MagDS to the feed's stream."""
 
     def __init__(
         self, url: str, keys: Keys, settings: CaptureSettings, *, skip: frozenset[str]
     ) -> None:
         self._url = url
-        self._stream = keys.realtime_changes
+        self._stream = names.changes(keys)
         self._settings = settings
         self.skip = skip
         self._lock = threading.Lock()
@@ -101,6 +106,6 @@ class ChangeStream:
                     client = fail_fast(
                         connect(self._url), timeout_s=defaults.REDIS_CONNECT_TIMEOUT_S
                     )
-                    self._guard = RedisGuard("realtime change stream", redis_url(client))
+                    self._guard = RedisGuard("change feed stream", redis_url(client))
                     self._client, self._pid = client, pid
         return self._client, self._guard
