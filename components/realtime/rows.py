@@ -18,12 +18,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from components.auth.principal import Principal
 from components.datastore import And, Cond, Select
 from components.gateway.rest.guard import Guard
 from components.gateway.rest.permissions import Permissions
 from components.gateway.rest.session import SETUP, Caller, setup_params
 from mobo.exceptions import DatastoreError
+from mobo.principal import Principal
 
 from .hub import Identity
 

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 import falcon
 from falcon import testing
 
-from components.auth.principal import Principal
 from components.auth.tokens import TokenError
 from components.gateway.platform.identity import Identifier, authenticated, key_identity
 from mobo.kernel.config import Secrets
+from mobo.principal import Principal
 
 
 class CountingAuth:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from components.auth.principal import Principal
 from components.datastore import query as q
 from components.datastore.schema import Column, ForeignKey, Kind, Schema, Table
 from components.gateway.errors import ApiError
@@ -20,6 +19,7 @@ from components.gateway.rest.call import query_pairs
 from components.gateway.rest.guard import Guard
 from components.gateway.rest.permissions import parse_permissions
 from mobo.exceptions import ConfigError, UniqueViolation
+from mobo.principal import Principal
 from tests.gateway.rest_support import make_board
 
 

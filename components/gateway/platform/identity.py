@@ -25,7 +25,7 @@ import falcon
 from mobo.kernel.config import Secrets
 
 if TYPE_CHECKING:
-    from components.auth.principal import Principal
+    from mobo.principal import Principal
 
 LOGGER = logging.getLogger(__name__)
 
@@ -45,8 +45,9 @@ class ProjectKeys:
         self._keys = (("service_role", secrets.service_role_key), ("anon", secrets.anon_key))
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
-        from components.auth.principal import NoCredentials, Principal, presented
+        from components.auth.principal import NoCredentials, presented
         from components.auth.tokens import TokenError
+        from mobo.principal import Principal
 
         apikey, bearer = presented(headers)
         key = bearer or apikey

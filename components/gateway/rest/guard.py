@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from components.auth.principal import Principal
 from components.datastore import query as q
 from components.gateway.rest import errors
 from components.gateway.rest.permissions import Permissions
+from mobo.principal import Principal
 
 Row = Mapping[str, object]
 

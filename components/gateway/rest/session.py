@@ -40,7 +40,7 @@ from components.gateway.rest.guard import Guard
 from mobo.exceptions import DatastoreError
 
 if TYPE_CHECKING:
-    from components.auth.principal import Principal
+    from mobo.principal import Principal
 
 SETUP = (
     "SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true), "
