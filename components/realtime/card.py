@@ -16,6 +16,7 @@ from typing import Any
 import redis
 import redis.asyncio as aredis
 
+from components.datastore.access import load_permissions
 from mobo.contract import Board
 from mobo.exceptions import ComponentFatal, ComponentNotReady, ConfigError
 
@@ -56,8 +57,6 @@ def run(board: Board) -> None:
 
 
 def _permissions(board: Board) -> Any:
-    from components.gateway.rest import load_permissions
-
     return load_permissions(board.config, board.datastores)
 
 
