@@ -21,7 +21,7 @@ def board_table(name: str) -> bool:
 
 def visibility(engine: str) -> Callable[[str], bool]:
     """Return the test of which tables a store on `engine` shows to callers."""
-    hidden = BOARD_PREFIXES
+    hidden: tuple[str, ...] = BOARD_PREFIXES
     if engine != "postgres":  # MagAuth's tables share the store's only namespace
         hidden = (*BOARD_PREFIXES, *EMBEDDED_AUTH_PREFIXES)
     return lambda name: not name.startswith(hidden)
