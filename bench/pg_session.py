@@ -17,8 +17,8 @@ import time
 from benchdb import DSN, throwaway_database
 
 from components.datastore import open_adapter
+from components.datastore.access.prerequest import SETUP
 from components.datastore.query import Cond, Op, Select
-from components.gateway.rest.session import SETUP
 
 
 def main() -> None:

@@ -10,8 +10,8 @@ sends the anon key as `apikey` and the user's token as the bearer).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+
+from mobo.principal import Principal
 
 from .apikeys import PREFIX, ApiKeyError, ApiKeys
 from .tokens import Claims, TokenError, TokenMalformed, Tokens
@@ -28,25 +28,6 @@ class KeyRefused(TokenError):
     """A native API key is unknown, revoked or expired."""
 
     error_code = "bad_api_key"
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The role a request runs as, the claims SQL may read, and the key that proved it.
-
-    `claims` is what the gateway puts in `request.jwt.claims`; `key_id` names a native
-    API key (None for JWTs); `project` is the claim `ref`.
-    """
-
-    role: str
-    claims: Mapping[str, Any] = field(default_factory=dict)
-    key_id: str | None = None
-    project: str | None = None
-
-    @property
-    def user_id(self) -> str | None:
-        sub = self.claims.get("sub")
-        return str(sub) if sub else None
 
 
 def presented(headers: Mapping[str, str]) -> tuple[str | None, str | None]:

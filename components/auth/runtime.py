@@ -18,13 +18,14 @@ from pathlib import Path
 from components.datastore import DEFAULT_STORE, Adapter, open_adapter
 from components.datastore.specs import store_tables
 from mobo.kernel.config import Config
+from mobo.principal import Principal
 
 from . import migrate
 from .admin import Admin
 from .apikeys import ApiKeys
 from .keys import keyring_from_config
 from .mailer import Mailer, mailer_for
-from .principal import Authenticator, Principal
+from .principal import Authenticator
 from .service import AuthService
 from .sessions import RefreshTokenCodec, Sessions
 from .settings import AuthSettings, load_settings

@@ -81,8 +81,8 @@ def parse_settings(
 
 
 COMMON_KEYS = ("engine", "pool_min", "pool_max", "connect_timeout_s", "pool_timeout_s")
-# Keys of a store's table that other cards read and validate: the gateway's REST
-# permissions (`[datastores.<name>.permissions.<table>]`, components/gateway/rest).
+# Keys of a store's table validated where they are used: the access policy's
+# permissions (`[datastores.<name>.permissions.<table>]`, components/datastore/access).
 OTHER_CARDS_KEYS = ("permissions",)
 ENGINE_KEYS = {
     "postgres": (*COMMON_KEYS, "dsn", "schema"),

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from components.datastore import Datastores
     from components.gateway.platform import Platform
     from mobo.kernel.bus import Bus
+    from mobo.principal import Principal
 
 LOGGER = logging.getLogger(__name__)
 MASTER_HEADER = "X-Mobo-Gateway-Master"
@@ -46,6 +47,13 @@ class Services:
     @cached_property
     def redis(self) -> redis.Redis:
         return connect(self.redis_url, timeout=1.0)
+
+    def identify(self, req: falcon.Request) -> Principal:
+        """Return who sent `req`, for routes other cards mount; raise Unauthenticated."""
+        from components.gateway.platform.identity import identify
+
+        assert self.platform is not None, "create_app sets the platform before mounting"
+        return identify(req, self.platform.auth())
 
 
 class HealthResource:

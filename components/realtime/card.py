@@ -17,6 +17,7 @@ import redis
 import redis.asyncio as aredis
 
 from components.datastore import names as feed
+from components.datastore.access import load_permissions
 from components.datastore.capture import ChangeCapture
 from mobo.contract import Board
 from mobo.exceptions import ComponentFatal, ComponentNotReady, ConfigError
@@ -57,8 +58,6 @@ def run(board: Board) -> None:
 
 
 def _permissions(board: Board) -> Any:
-    from components.gateway.rest import load_permissions
-
     return load_permissions(board.config, board.datastores)
 
 

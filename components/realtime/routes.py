@@ -4,13 +4,17 @@ pusher-js posts `socket_id` and `channel_name` (form-encoded; JSON works too) wi
 caller's credentials (`apikey` / `Authorization: Bearer`, as for the REST API):
 
 - no or bad credentials: 401; a channel the caller may not join: 403;
-- `private-db.{store}.{table}`: the role must be able to read the table, as the REST API
-  decides it (PostgreSQL: `has_table_privilege(role, table, 'SELECT')`; SQLite and
-  MariaDB: the `select` grant in mobo.toml); the caller's identity is kept in Redis for
-  the realtime card, which filters rows per subscriber with it;
+- `private-db.{store}.{table}`: the role must be able to read the table, as MagDS's
+  access policy decides it for the REST API too (`components.datastore.access.may_read`:
+  PostgreSQL's `has_table_privilege`, else the `select` grant in mobo.toml); the caller's
+  identity is kept in Redis for the realtime card, which filters rows per subscriber;
 - other `private-` / `presence-` channels: any signed-in caller but `anon`;
 - the answer: `{"auth": "<key>:<hmac>"}`, plus `channel_data` (user_id = the MagAuth
   user id, user_info = {role, email}) on presence channels.
+
+The gateway mounts this route and finds the caller (`services.identify`); refusals are
+the kernel's `Unauthenticated`, MagDS's `AccessDenied`, or HTTP errors carrying
+PostgREST's body, all rendered by the gateway's one error mapping.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from urllib.parse import parse_qs
 
 import falcon
 
-from components.gateway.errors import ApiError
+from components.datastore.access import AccessDenied, board_table, load_permissions, may_read
 from mobo.kernel.config import Config
+from mobo.principal import Principal, Unauthenticated
 
 from . import names
 from . import protocol as p
@@ -32,6 +37,7 @@ from .signing import channel_auth
 
 PATH = "/realtime/v1/auth"
 MAX_BODY_BYTES = 8192
+CREDENTIALS_HINT = "send a user's access token or an API key (apikey / Authorization: Bearer)"
 
 
 def mount(app: falcon.App, config: Config, services: Any) -> None:
@@ -71,23 +77,14 @@ class ChannelAuth:
             self._app = signing_app(self._config, load_settings(self._config))
         return self._app
 
-    def _principal(self, req: falcon.Request) -> Any:
-        from components.auth.tokens import TokenError
-        from components.gateway.platform.identity import ProjectKeys, authenticated
-
-        auth = getattr(self._services, "auth", None) or ProjectKeys(self._config.secrets)
+    def _principal(self, req: falcon.Request) -> Principal:
         try:
-            return authenticated(req, auth)
-        except TokenError as exc:
-            raise ApiError(
-                falcon.HTTP_401,
-                getattr(exc, "code", "PGRST301"),
-                str(exc),
-                hint="send a user's access token or an API key (apikey / Authorization: Bearer)",
-                headers={"WWW-Authenticate": "Bearer"},
-            ) from None
+            found: Principal = self._services.identify(req)
+        except Unauthenticated as exc:
+            raise Unauthenticated(exc.message, code=exc.code, hint=CREDENTIALS_HINT) from None
+        return found
 
-    def _authorize(self, principal: Any, channel: str) -> None:
+    def _authorize(self, principal: Principal, channel: str) -> None:
         kind = p.kind(channel)
         if kind == "public" or channel.startswith(p.ENCRYPTED):
             raise _bad(f"{channel} needs no authorization (or is not supported): "
@@ -111,27 +108,13 @@ class ChannelAuth:
         schema = adapter.introspect()
         if table not in schema.tables:
             schema = adapter.refresh_schema()
-        if table not in schema.tables or table.startswith(("mobo_", "_mobo_")):
+        if table not in schema.tables or board_table(table):
             raise _not_found(f"no table {table} in store {store}", None)
-        if role == "service_role":
-            return True
-        if adapter.engine == "postgres":
-            return _pg_may_select(adapter, schema.namespace or "public", role, table)
-        from components.gateway.rest import load_permissions
+        rules = None if adapter.engine == "postgres" else self._permissions(store)
+        return may_read(adapter, rules, role, table)
 
-        rules = load_permissions(self._config, stores).get(store)
-        return rules is not None and rules.rule(table).allows(role, "select")
-
-
-def _pg_may_select(adapter: Any, namespace: str, role: str, table: str) -> bool:
-    from mobo.exceptions import DatastoreError
-
-    qualified = ".".join('"' + part.replace('"', '""') + '"' for part in (namespace, table))
-    try:
-        found = adapter.raw("SELECT has_table_privilege(%s, %s, 'SELECT') AS ok", (role, qualified))
-    except DatastoreError:  # the role does not exist in this database
-        return False
-    return bool(found.rows and found.rows[0].get("ok"))
+    def _permissions(self, store: str) -> Any:
+        return load_permissions(self._config, self._services.datastores).get(store)
 
 
 def _body(req: falcon.Request) -> tuple[str, str]:
@@ -156,13 +139,21 @@ def _body(req: falcon.Request) -> tuple[str, str]:
     return socket_id, channel  # type: ignore[return-value]
 
 
-def _bad(message: str) -> ApiError:
-    return ApiError(falcon.HTTP_400, "MOBO400", message, hint="see docs/realtime.md")
+def _bad(message: str) -> falcon.HTTPError:
+    return _http_error(falcon.HTTP_400, "MOBO400", message, hint="see docs/realtime.md")
 
 
-def _forbidden(channel: str, message: str) -> ApiError:
-    return ApiError(falcon.HTTP_403, "42501", f"not allowed to join {channel}: {message}")
+def _forbidden(channel: str, message: str) -> AccessDenied:
+    # 403 whoever asks, anon included: signing in is the answer, not another key
+    return AccessDenied(f"not allowed to join {channel}: {message}", anonymous=False)
 
 
-def _not_found(message: str, hint: str | None) -> ApiError:
-    return ApiError(falcon.HTTP_404, "PGRST205", message, hint=hint)
+def _not_found(message: str, hint: str | None) -> falcon.HTTPError:
+    return _http_error(falcon.HTTP_404, "PGRST205", message, hint=hint)
+
+
+def _http_error(status: str, code: str, message: str, *, hint: str | None) -> falcon.HTTPError:
+    """Return an HTTPError whose `body` the gateway's error serializer renders as it is."""
+    error = falcon.HTTPError(status, title=message)
+    error.body = {"code": code, "message": message, "details": None, "hint": hint}  # type: ignore[attr-defined]
+    return error

@@ -1,15 +1,16 @@
 """Which subscribers may see a changed row: the per-row filter, per engine.
 
 - service_role sees every row (as BYPASSRLS).
-- SQLite and MariaDB: the table's mobo.toml permissions are applied as the REST API
-  applies them: no `select` grant, no rows; with an ownership rule (`owner = "user_id"`)
-  a subscriber gets only rows whose owner column (in the new row, or the old row of a
-  delete) equals its `sub`.
+- SQLite and MariaDB: the table's mobo.toml permissions (MagDS's access policy,
+  `components.datastore.access`) are applied as the REST API applies them: no `select`
+  grant, no rows; with an ownership rule (`owner = "user_id"`) a subscriber gets only
+  rows whose owner column (in the new row, or the old row of a delete) equals its `sub`.
 - PostgreSQL: an insert or update is delivered to an identity only if
   `SELECT ... WHERE <pk> = ...` finds the row when run as that identity's role with its
-  JWT claims (the REST API's session setup), so RLS policies decide. A delete cannot be
-  checked (the row is gone): it goes to every subscriber of the channel (authorized for
-  SELECT on the table) carrying the primary key only (`old` = the key, `new` = null).
+  JWT claims (MagDS's pre-request, as for the REST API), so RLS policies decide. A
+  delete cannot be checked (the row is gone): it goes to every subscriber of the channel
+  (authorized for SELECT on the table) carrying the primary key only (`old` = the key,
+  `new` = null).
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from components.auth.principal import Principal
 from components.datastore import And, Cond, Select
-from components.gateway.rest.guard import Guard
-from components.gateway.rest.permissions import Permissions
-from components.gateway.rest.session import SETUP, Caller, setup_params
+from components.datastore.access import Caller, Permissions, setup_for
 from mobo.exceptions import DatastoreError
+from mobo.principal import Principal
 
 from .hub import Identity
 
@@ -88,7 +87,7 @@ class RowFilter:
         if change.get("op") == "delete":
             return {**change, "old": pk, "new": None}
         principal = Principal(identity.role, identity.claims)
-        setup = (SETUP, setup_params(Guard(None, principal), CALLER))
+        setup = setup_for(principal, CALLER)
         where = And(tuple(Cond(k, "eq", v) for k, v in pk.items()))
         query = Select(change["table"], where=where, limit=1)
         try:

@@ -6,12 +6,14 @@ import time
 from collections.abc import Mapping
 
 import falcon
+import pytest
 from falcon import testing
 
-from components.auth.principal import Principal
 from components.auth.tokens import TokenError
+from components.gateway.platform import identity
 from components.gateway.platform.identity import Identifier, authenticated, key_identity
 from mobo.kernel.config import Secrets
+from mobo.principal import Principal, Unauthenticated
 
 
 class CountingAuth:
@@ -82,3 +84,11 @@ def test_bucket_names() -> None:
     assert key_identity(Principal("service", {}, "k1")) == "key:k1"
     assert key_identity(Principal("authenticated", {"sub": "u1"})) == "user:u1"
     assert key_identity(Principal("anon", {"role": "anon"})) == "role:anon"
+
+
+def test_identify_for_mounted_routes_refuses_with_the_kernels_error() -> None:
+    auth = CountingAuth()
+    assert identity.identify(request(Authorization="Bearer user-7"), auth).user_id == "7"
+    with pytest.raises(Unauthenticated) as caught:
+        identity.identify(request(Authorization="Bearer forged"), auth)
+    assert caught.value.code == "PGRST301" and caught.value.message == "bad token"

@@ -1,5 +1,5 @@
-"""The REST API's plain functions: query strings, ranges, JSON, bodies, permissions,
-relationships and error statuses, without HTTP or a store."""
+"""The REST API's plain functions: query strings, ranges, JSON, bodies, relationships and
+error statuses, without HTTP or a store (the permissions: tests/datastore/access)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from components.auth.principal import Principal
-from components.datastore import query as q
 from components.datastore.schema import Column, ForeignKey, Kind, Schema, Table
 from components.gateway.errors import ApiError
 from components.gateway.postgrest.media import Media
 from components.gateway.rest import bodies, errors, relations, render
 from components.gateway.rest.call import query_pairs
-from components.gateway.rest.guard import Guard
-from components.gateway.rest.permissions import parse_permissions
 from mobo.exceptions import ConfigError, UniqueViolation
 from tests.gateway.rest_support import make_board
 
@@ -139,40 +135,7 @@ def test_datastore_errors_keep_the_engines_words() -> None:
     }
 
 
-# -- permissions --------------------------------------------------------------------------
-
-
-def test_permissions_parse() -> None:
-    perms = parse_permissions(
-        "main", "sqlite", {"todos": {"anon": ["select"], "authenticated": ["ALL"], "owner": "uid"}}
-    )
-    assert perms is not None
-    rule = perms.rule("todos")
-    assert rule.allows("anon", "select") and not rule.allows("anon", "insert")
-    assert rule.allows("authenticated", "delete") and rule.allows("service_role", "delete")
-    assert rule.owned("authenticated", "select") and not rule.owned("service_role", "select")
-    assert not perms.rule("other").allows("authenticated", "select")  # default: deny
-    assert parse_permissions("main", "postgres", None) is None
-
-
-@pytest.mark.parametrize(
-    ("engine", "raw", "words"),
-    [
-        ("postgres", {"t": {"anon": ["select"]}}, "guarded by the database"),
-        ("sqlite", ["select"], "table of tables"),
-        ("sqlite", {"t": ["select"]}, "must be a table"),
-        ("sqlite", {"t": {"anon": ["read"]}}, "read is not an operation"),
-        ("sqlite", {"t": {"anon": "select"}}, "list of operations"),
-        ("sqlite", {"t": {"service_role": ["select"]}}, "never restricted"),
-        ("sqlite", {"t": {"Bad-Role": ["select"]}}, "not a role name"),
-        ("mysql", {"t": {"owner_ops": ["select"]}}, "needs"),
-        ("mysql", {"t": {"owner": 3}}, "column name"),
-    ],
-)
-def test_bad_permissions_are_config_errors(engine: str, raw: object, words: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        parse_permissions("main", engine, raw)
-    assert words in str(caught.value) and "datastores.main.permissions" in str(caught.value)
+# -- permissions at app creation -------------------------------------------------------
 
 
 def test_a_board_refuses_bad_permissions_at_app_creation(tmp_path: Path) -> None:
@@ -182,25 +145,6 @@ def test_a_board_refuses_bad_permissions_at_app_creation(tmp_path: Path) -> None
                         {"t": {"anon": ["fly"]}})  # fmt: skip
     with pytest.raises(ConfigError, match="fly is not an operation"):
         Board(config)
-
-
-def test_guard_owner_filters_and_forced_owner() -> None:
-    perms = parse_permissions("main", "sqlite", {"t": {"authenticated": ["all"], "owner": "uid"}})
-    user = Guard(perms, Principal("authenticated", {"sub": "u1"}))
-    assert user.scope("t", "select") == q.Cond("uid", "eq", "u1")
-    assert user.own("t", [{"a": 1}, {"a": 2, "uid": "u1"}]) == (
-        {"a": 1, "uid": "u1"},
-        {"a": 2, "uid": "u1"},
-    )
-    with pytest.raises(ApiError):
-        user.own("t", [{"uid": "u2"}])
-    anon = Guard(perms, Principal("anon", {"role": "anon"}))
-    with pytest.raises(ApiError) as caught:
-        anon.check("t", "select")
-    assert caught.value.status.startswith("401")
-    service = Guard(perms, Principal("service_role"))
-    assert service.scope("t", "select") is None and service.own("t", [{"uid": "x"}])
-    assert Guard(None, Principal("anon")).scope("t", "select") is None
 
 
 # -- relationships ------------------------------------------------------------------------

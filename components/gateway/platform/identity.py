@@ -4,7 +4,9 @@ The rate limiter needs the caller's key, the `api.request` event its role, and t
 resources its claims. `Identifier` asks MagAuth once per request and remembers the
 answer on `req.context.principal` (None: no credentials, or refused) and a refusal on
 `req.context.auth_error`; `authenticated(req, auth)` returns it or raises that refusal,
-so a resource need not verify the token a second time.
+so a resource need not verify the token a second time. `identify(req, auth)` does the
+same for the routes other cards mount (`services.identify`), with the refusal as the
+kernel's `Unauthenticated`, so they need not know MagAuth's errors.
 
 The board's own two project keys (`anon`, `service_role`, in the secrets file) are
 verified once per process and then recognised by value until they expire: they are what
@@ -23,9 +25,10 @@ from typing import TYPE_CHECKING, Protocol
 import falcon
 
 from mobo.kernel.config import Secrets
+from mobo.principal import Unauthenticated
 
 if TYPE_CHECKING:
-    from components.auth.principal import Principal
+    from mobo.principal import Principal
 
 LOGGER = logging.getLogger(__name__)
 
@@ -45,8 +48,9 @@ class ProjectKeys:
         self._keys = (("service_role", secrets.service_role_key), ("anon", secrets.anon_key))
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
-        from components.auth.principal import NoCredentials, Principal, presented
+        from components.auth.principal import NoCredentials, presented
         from components.auth.tokens import TokenError
+        from mobo.principal import Principal
 
         apikey, bearer = presented(headers)
         key = bearer or apikey
@@ -133,6 +137,16 @@ def authenticated(req: falcon.Request, auth: Authenticator) -> Principal:
     if error is not None:
         raise error
     return auth.authenticate(req.headers)  # no credentials: MagAuth says so (PGRST302)
+
+
+def identify(req: falcon.Request, auth: Authenticator) -> Principal:
+    """Return the request's Principal; raise Unauthenticated if it has none or a bad one."""
+    from components.auth.tokens import TokenError
+
+    try:
+        return authenticated(req, auth)
+    except TokenError as exc:
+        raise Unauthenticated(str(exc), code=exc.code) from None
 
 
 def key_identity(found: Principal) -> str:

@@ -22,7 +22,7 @@ from components.gateway.platform.ratelimit import RateLimiter, Verdict
 from components.gateway.platform.settings import Limit, PlatformSettings
 
 if TYPE_CHECKING:
-    from components.auth.principal import Principal
+    from mobo.principal import Principal
 
 LOGGER = logging.getLogger(__name__)
 

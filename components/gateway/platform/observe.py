@@ -19,7 +19,7 @@ from components.gateway.platform.reporter import Reporter
 from components.gateway.platform.settings import Network
 
 if TYPE_CHECKING:
-    from components.auth.principal import Principal
+    from mobo.principal import Principal
 
 MAX_PATH = 256  # longer paths are cut in events
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

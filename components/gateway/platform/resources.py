@@ -11,6 +11,7 @@ from typing import Any
 import falcon
 
 from components.datastore import DEFAULT_STORE, Adapter, Schema
+from components.datastore.access import visibility
 from components.gateway.errors import ApiError
 from components.gateway.platform import identity, openapi
 from components.gateway.platform.clientip import parse_ip, request_ip
@@ -135,15 +136,6 @@ def profile(asked: str | None, names: list[str]) -> str:
     if asked not in names:
         raise unacceptable_schema(asked, names)
     return asked
-
-
-def visibility(engine: str) -> Callable[[str], bool]:
-    """The tables the REST API shows (not the board's own, nor MagAuth's on SQLite)."""
-    try:
-        from components.gateway.rest.api import visibility as rest_visibility
-    except ImportError:
-        return lambda name: not name.startswith(("mobo_", "_mobo_", "auth_"))
-    return rest_visibility(engine)
 
 
 def _open(stores: Any, name: str) -> Adapter:

@@ -6,39 +6,40 @@ Modules, from the HTTP edge inward:
 
     resources   Falcon resources: HTTP -> Call, Reply -> HTTP
     api         RestApi.serve(call): authenticate, parse, pick the store, dispatch, map errors
-    identity    the caller (MagAuth's Principal) or 401
+    identity    the caller (a Principal, verified by MagAuth) or 401
     reads       GET/HEAD: counts, ranges, singular, CSV
     writes      POST/PUT/PATCH/DELETE: Prefer return/resolution/missing, Location
     rpc         PostgreSQL functions
     plan        select= as a tree of levels; embeds resolved (relations) and filtered
     embed       run a plan: parents, one batched query per embed, stitched in Python
     session     one transaction per request, with the role and JWT claims (PostgreSQL)
-    guard       mobo.toml permissions and the ownership rule (SQLite, MariaDB)
-    permissions parse `[datastores.<store>.permissions]`
     numbers     numeric filter values must be numbers (MariaDB/MySQL's lenient casts)
     bodies      request bodies (JSON, CSV, form) and the size limit
     render      JSON with exact numerics, CSV, Content-Range
-    errors      PostgREST's error codes and statuses
+    errors      PostgREST's error codes and statuses; MagDS's refusals mapped to them
+
+Who may do what is MagDS's access policy (`components.datastore.access`): the Guard,
+the permissions of `[datastores.<store>.permissions]`, the per-request role and claims,
+the hidden tables. Its refusals are domain errors that `errors` maps to HTTP.
 
 See docs/rest.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import falcon
 
+from components.datastore.access import load_permissions
 from components.gateway.rest.api import RestApi, Stores
 from components.gateway.rest.identity import authenticator
-from components.gateway.rest.permissions import Permissions, parse_permissions
 from components.gateway.rest.resources import RpcResource, TableResource
 from mobo.kernel.config import Config
 
 PREFIX = "/rest/v1"
 
-__all__ = ["PREFIX", "RestApi", "load_permissions", "mount"]
+__all__ = ["PREFIX", "RestApi", "mount"]
 
 
 def mount(app: falcon.App, config: Config, services: Any) -> RestApi:
@@ -70,24 +71,3 @@ def gateway_stores(config: Config, services: Any) -> Stores:
     from components.datastore import Datastores
 
     return Datastores.from_config(config)
-
-
-def load_permissions(config: Config, stores: Stores) -> Mapping[str, Permissions | None]:
-    """Validate every store's `permissions` table (None for PostgreSQL stores)."""
-    tables = config.section("datastores")
-    found = {}
-    for name in stores.names:
-        raw = (
-            tables.get(name, {}).get("permissions")
-            if isinstance(tables.get(name), Mapping)
-            else None
-        )
-        found[name] = parse_permissions(name, _engine(stores, name), raw)
-    return found
-
-
-def _engine(stores: Stores, name: str) -> str:
-    settings = getattr(stores, "settings", None)
-    if callable(settings):
-        return settings(name).engine  # without opening the store
-    return stores[name].engine

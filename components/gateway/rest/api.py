@@ -2,8 +2,9 @@
 
 Order of work, as PostgREST's: authenticate (401), parse the request (4xx from the
 parser), pick the store by profile (PGRST106), find the table (PGRST205), then read,
-write or call in one session. Whatever a store refuses is translated once, here, into
-PostgREST's status and body (errors.from_datastore).
+write or call in one session, under MagDS's access policy (the Guard; the hidden tables).
+Whatever a store or the policy refuses is translated once, here, into PostgREST's status
+and body (errors.from_datastore).
 """
 
 from __future__ import annotations
@@ -11,28 +12,25 @@ from __future__ import annotations
 import difflib
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from components.datastore import DEFAULT_STORE, Adapter
+from components.datastore.access import Caller, Guard, Permissions, visibility
 from components.datastore.schema import Schema, Table
 from components.gateway.errors import ApiError
 from components.gateway.postgrest.request import Action, Kind
 from components.gateway.rest import errors, reads, rpc, writes
 from components.gateway.rest.call import Call, Reply, Target
-from components.gateway.rest.guard import Guard
 from components.gateway.rest.identity import Authenticate
 from components.gateway.rest.parsed import parsed
-from components.gateway.rest.permissions import Permissions
-from components.gateway.rest.session import Caller, open_session
+from components.gateway.rest.session import open_session
 from mobo.exceptions import DatastoreError
 
 # supabase-js sends `Accept-Profile: public` (its default schema) on every call: that
 # profile is the default store, unless a store is really named so
 PUBLIC_PROFILE = "public"
 SCHEMA_RETRY_S = 1.0  # an unknown table reloads a store's schema at most this often
-HIDDEN_PREFIXES = ("mobo_", "_mobo_")  # the board's own tables (migrations, bridge checkpoints)
-EMBEDDED_HIDDEN_PREFIXES = ("auth_",)  # MagAuth's tables where there are no schemas
 ALLOW = "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE"
 ALLOW_RPC = "OPTIONS,GET,HEAD,POST"
 
@@ -134,15 +132,6 @@ class RestApi:
                 return False
             self._refreshed[store] = now
             return True
-
-
-def visibility(engine: str) -> Callable[[str], bool]:
-    """Return the test of which tables the REST API shows on an engine."""
-    hidden: Sequence[str] = HIDDEN_PREFIXES
-    if engine != "postgres":  # MagAuth's tables share the store's only namespace
-        hidden = (*HIDDEN_PREFIXES, *EMBEDDED_HIDDEN_PREFIXES)
-    prefixes = tuple(hidden)
-    return lambda name: not name.startswith(prefixes)
 
 
 def table_not_found(

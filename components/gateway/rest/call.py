@@ -11,12 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
-from components.auth.principal import Principal
 from components.datastore import Adapter
+from components.datastore.access import Caller, Guard
 from components.datastore.schema import Schema, Table
 from components.gateway.postgrest.media import Media
-from components.gateway.rest.guard import Guard
-from components.gateway.rest.session import Caller
+from mobo.principal import Principal
 
 CHARSET = "; charset=utf-8"
 CONTENT_TYPES = {

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from components.datastore import query as q
+from components.datastore.access import combine
 from components.gateway.rest import errors
-from components.gateway.rest.guard import combine
 from components.gateway.rest.plan import EmbedPlan, Level
 from components.gateway.rest.render import RawNumber
 from components.gateway.rest.session import Session

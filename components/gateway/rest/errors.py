@@ -12,7 +12,7 @@
 | PGRST204   | 400           | a write names a column the table does not have             |
 | PGRST205   | 404           | no such table                                              |
 | PGRST301/2/3 | 401         | no credentials, or credentials refused (from MagAuth)      |
-| 42501      | 401 anon, else 403 | permission denied (RLS, GRANTs, or mobo.toml permissions) |
+| 42501      | 401 anon, else 403 | permission denied (RLS, GRANTs, or MagDS's AccessDenied) |
 | MOBO413    | 413           | a request body over the gateway's limit                    |
 | SQLSTATEs  | PostgREST's table (`status_for`) | what the store refused                  |
 """
@@ -24,6 +24,7 @@ from typing import Any
 
 import falcon
 
+from components.datastore.access import AccessDenied
 from components.gateway.errors import ApiError
 from mobo.exceptions import DatastoreError, DatastoreUnavailable
 
@@ -94,9 +95,12 @@ def api_error(
 
 
 def from_datastore(exc: DatastoreError, *, anonymous: bool, table: str | None = None) -> ApiError:
-    """Translate what a store refused into PostgREST's answer (status by SQLSTATE).
+    """Translate what a store or MagDS's access policy refused into PostgREST's answer
+    (status by SQLSTATE).
 
     (A write's unknown payload key never gets here: it is PGRST204 before any SQL.)"""
+    if isinstance(exc, AccessDenied):
+        anonymous = exc.anonymous  # the policy knew whether the caller was anonymous
     code = exc.code or "PGRST100"
     message = getattr(exc, "message", str(exc))
     if code == "42P01":
@@ -139,19 +143,6 @@ def max_affected(count: int) -> ApiError:
 def unknown_column(table: str, column: str) -> ApiError:
     return api_error(
         400, "PGRST204", f"Could not find the '{column}' column of '{table}' in the schema cache"
-    )
-
-
-def permission_denied(table: str, *, anonymous: bool) -> ApiError:
-    return api_error(401 if anonymous else 403, "42501", f"permission denied for table {table}")
-
-
-def row_policy(table: str, *, anonymous: bool) -> ApiError:
-    """The refusal of a row an ownership rule forbids (RLS's WITH CHECK wording)."""
-    return api_error(
-        401 if anonymous else 403,
-        "42501",
-        f'new row violates row-level security policy for table "{table}"',
     )
 
 

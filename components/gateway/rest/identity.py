@@ -1,4 +1,4 @@
-"""Who is calling `/rest/v1`: MagAuth's Principal, or a 401 with PostgREST's body.
+"""Who is calling `/rest/v1`: a Principal (MagAuth verifies), or a 401 with PostgREST's body.
 
 With the auth card unplugged there is no MagAuth to verify tokens: the gateway then
 accepts only the board's own project keys (`anon`, `service_role` from `mobo init`),
@@ -11,10 +11,11 @@ import hmac
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from components.auth.principal import NoCredentials, Principal, presented
+from components.auth.principal import NoCredentials, presented
 from components.auth.tokens import TokenError
 from components.gateway.rest import errors
 from mobo.kernel.config import Config
+from mobo.principal import Principal
 
 if TYPE_CHECKING:
     from components.auth.runtime import MagAuth

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from components.datastore import Result
 from components.datastore import query as q
+from components.datastore.access import RowPolicyViolation, combine
 from components.gateway.postgrest.grammar import ColumnPath
 from components.gateway.postgrest.request import Action, ParsedRequest
 from components.gateway.postgrest.select import Field
@@ -28,7 +29,6 @@ from components.gateway.postgrest.to_query import to_query
 from components.gateway.rest import bodies, errors, render
 from components.gateway.rest.call import Reply, Target
 from components.gateway.rest.embed import EMBED_BATCH, attach, keys_filter, shape
-from components.gateway.rest.guard import combine
 from components.gateway.rest.plan import Level, build
 from components.gateway.rest.reads import respond
 from components.gateway.rest.session import Session, open_session
@@ -162,7 +162,7 @@ def _check_upsert(session: Session, query: q.Insert) -> None:
             batch = values[start : start + EMBED_BATCH]
             where = combine(keys_filter(columns, batch), foreign)
             if session.execute(q.Select(query.table, columns[:1], where, limit=1)).rows:
-                raise errors.row_policy(query.table, anonymous=session.guard.anonymous)
+                raise RowPolicyViolation(query.table, anonymous=session.guard.anonymous)
 
 
 def _last_allowed(request: ParsedRequest, plan: Level, representation: bool) -> bool:

@@ -1,6 +1,7 @@
 """Table permissions and an ownership rule for stores without row-level security.
 
-SQLite and MariaDB have no RLS, so the gateway enforces what mobo.toml declares:
+SQLite and MariaDB have no RLS, so the Guard (guard.py) enforces what mobo.toml declares
+for every caller that asks MagDS's policy (the REST API, realtime):
 
     [datastores.main.permissions.todos]
     anon = ["select"]
@@ -27,8 +28,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from mobo.exceptions import ConfigError
+from mobo.kernel.config import Config
 
 OPS = ("select", "insert", "update", "delete")
 SERVICE_ROLE = "service_role"
@@ -83,6 +86,36 @@ def parse_permissions(store: str, engine: str, raw: object) -> Permissions | Non
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where} must be a table of tables", hint=EXAMPLE_HINT)
     return Permissions({str(t): _rule(f"{where}.{t}", rule) for t, rule in raw.items()})
+
+
+class Stores(Protocol):
+    """What `load_permissions` needs of `components.datastore.Datastores`."""
+
+    @property
+    def names(self) -> list[str]: ...
+
+    def __getitem__(self, name: str) -> Any: ...
+
+
+def load_permissions(config: Config, stores: Stores) -> Mapping[str, Permissions | None]:
+    """Validate every store's `permissions` table (None for PostgreSQL stores)."""
+    tables = config.section("datastores")
+    found = {}
+    for name in stores.names:
+        raw = (
+            tables.get(name, {}).get("permissions")
+            if isinstance(tables.get(name), Mapping)
+            else None
+        )
+        found[name] = parse_permissions(name, _engine(stores, name), raw)
+    return found
+
+
+def _engine(stores: Stores, name: str) -> str:
+    settings = getattr(stores, "settings", None)
+    if callable(settings):
+        return str(settings(name).engine)  # without opening the store
+    return str(stores[name].engine)
 
 
 EXAMPLE_HINT = (

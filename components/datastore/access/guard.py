@@ -1,20 +1,21 @@
 """One request's access rules, applied to the queries it runs (SQLite and MariaDB stores).
 
 A `Guard` joins the caller (a Principal) with the store's Permissions: `check` refuses an
-operation not granted; `scope` returns the ownership filter to AND into a read, update or
-delete; `own` sets the owner column of inserted rows; `check_values` refuses an update that
-would hand a row to someone else. On PostgreSQL the Guard has no permissions and does
-nothing: the database enforces GRANTs and row-level security under the request's role.
+operation not granted (PermissionDenied); `scope` returns the ownership filter to AND
+into a read, update or delete; `own` sets the owner column of inserted rows and
+`check_values` refuses an update that would hand a row to someone else (both raise
+RowPolicyViolation). On PostgreSQL the Guard has no permissions and does nothing: the
+database enforces GRANTs and row-level security under the request's role.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from components.auth.principal import Principal
 from components.datastore import query as q
-from components.gateway.rest import errors
-from components.gateway.rest.permissions import Permissions
+from components.datastore.access.errors import PermissionDenied, RowPolicyViolation
+from components.datastore.access.permissions import Permissions
+from mobo.principal import Principal
 
 Row = Mapping[str, object]
 
@@ -37,9 +38,9 @@ class Guard:
         return self.permissions is not None and self.principal.role != "service_role"
 
     def check(self, table: str, op: str) -> None:
-        """Refuse `op` on `table` unless the caller's role was granted it (42501)."""
+        """Refuse `op` on `table` unless the caller's role was granted it."""
         if self.enforced and not self.permissions.rule(table).allows(self.principal.role, op):  # type: ignore[union-attr]
-            raise errors.permission_denied(table, anonymous=self.anonymous)
+            raise PermissionDenied(table, anonymous=self.anonymous)
 
     def owner(self, table: str, op: str) -> str | None:
         """Return the owner column the rule applies to `op` on `table`, if any."""
@@ -67,7 +68,7 @@ class Guard:
         for row in rows:
             value = row.get(column)
             if value is not None and str(value) != uid:
-                raise errors.row_policy(table, anonymous=self.anonymous)
+                raise RowPolicyViolation(table, anonymous=self.anonymous)
             owned.append({**row, column: uid})
         return tuple(owned)
 
@@ -76,7 +77,7 @@ class Guard:
         column = self.owner(table, "update")
         if column is not None and column in values:
             if values[column] is None or str(values[column]) != self._uid(table):
-                raise errors.row_policy(table, anonymous=self.anonymous)
+                raise RowPolicyViolation(table, anonymous=self.anonymous)
 
     def foreign_rows(self, table: str) -> q.Filter | None:
         """Return the filter matching rows the caller does not own (for upsert checks)."""
@@ -91,7 +92,7 @@ class Guard:
     def _uid(self, table: str) -> str:
         uid = self.principal.user_id
         if uid is None:
-            raise errors.row_policy(table, anonymous=self.anonymous)
+            raise RowPolicyViolation(table, anonymous=self.anonymous)
         return uid
 
 
