@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mobo.contract import Card
+from mobo.events import register_event_type
 from mobo.exceptions import CircularDependency, ComponentNotFound, ManifestError
 from mobo.manifest import Manifest, load_manifest
 
@@ -31,7 +32,8 @@ class Registry:
     @classmethod
     def discover(cls, root: Path | None = None) -> Registry:
         """Load every `<root>/<card>/manifest.toml`: `components/`, then each folder in
-        $MOBO_CARD_PATH (colon-separated; cards from outside the source tree)."""
+        $MOBO_CARD_PATH (colon-separated; cards from outside the source tree); register
+        the event types the cards declare."""
         roots = [root] if root is not None else [COMPONENTS_DIR, *extra_roots()]
         found: dict[str, Manifest] = {}
         for folder in roots:
@@ -43,6 +45,9 @@ class Registry:
                         f"{found[manifest.name].path} and {manifest.path}"
                     )
                 found[manifest.name] = manifest
+        for manifest in found.values():
+            for type_, description in manifest.events.items():
+                register_event_type(type_, description)
         return cls(found)
 
     @property

@@ -31,7 +31,7 @@ import redis
 
 from components.gateway.platform.metrics import Metrics
 from mobo import defaults
-from mobo.events import EVENT_TYPES
+from mobo.events import is_registered
 from mobo.kernel.bus import RedisGuard, fail_fast, pipelined, redis_url
 from mobo.kernel.keys import Keys
 
@@ -102,7 +102,7 @@ class Reporter:
         queue_max: int = 10_000,
         history_maxlen: int = defaults.BUS_HISTORY_MAXLEN,
     ) -> None:
-        assert EVENT_TYPE in EVENT_TYPES
+        assert is_registered(EVENT_TYPE)
         self._client_factory = client
         self._keys = keys
         self._metrics = metrics
