@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mobo.contract import Card
 from mobo.events import register_event_type
@@ -93,16 +95,31 @@ class Registry:
 
     def load(self, name: str) -> Card:
         """Import a card's module and return its Component instance (`CARD`)."""
-        manifest = self.get(name)
-        if manifest.path.parent != COMPONENTS_DIR:
-            root = str(manifest.path.parent)
-            if root not in sys.path:
-                sys.path.append(root)
+        manifest = self._importable(name)
         module = importlib.import_module(manifest.module)
         card = getattr(module, "CARD", None)
         if card is None:
             raise ManifestError(f"{manifest.path}/__init__.py defines no `CARD`")
         return card
+
+    def hook(self, name: str, hook: str) -> Callable[..., Any] | None:
+        """Return the function a card's manifest names for `hook` (`[provides] status =
+        "module:function"`), imported now; None when the card declares no such hook."""
+        ref = self._importable(name).provides.hooks.get(hook)
+        if ref is None:
+            return None
+        module, _, function = ref.partition(":")
+        found: Callable[..., Any] = getattr(importlib.import_module(module), function)
+        return found
+
+    def _importable(self, name: str) -> Manifest:
+        """Return a card's manifest, its folder's parent on sys.path (a $MOBO_CARD_PATH card)."""
+        manifest = self.get(name)
+        if manifest.path.parent != COMPONENTS_DIR:
+            root = str(manifest.path.parent)
+            if root not in sys.path:
+                sys.path.append(root)
+        return manifest
 
     def _closure(self, names: list[str]) -> set[str]:
         seen: set[str] = set()
