@@ -40,6 +40,8 @@ from mobo.contract import Board
 from mobo.exceptions import MoboError
 from mobo.kernel.keys import Keys
 
+from . import names
+
 LOGGER = logging.getLogger(__name__)
 TICK_S = 0.5  # how often due times are checked (seconds-level schedules need < 1 s)
 REAP_EVERY_S = 5.0  # how often abandoned backup jobs are looked for
@@ -108,8 +110,8 @@ def parse_cron(expr: str) -> Cron:
     parts = text.split(" ") if text else []
     if len(parts) not in (5, 6):
         raise CronError(f'"{expr}" has {len(parts)} fields, expected 5 or 6', hint=HINT)
-    names = FIELDS5 if len(parts) == 5 else FIELDS6
-    for index, (name, part) in enumerate(zip(names, parts, strict=True)):
+    field_names = FIELDS5 if len(parts) == 5 else FIELDS6
+    for index, (name, part) in enumerate(zip(field_names, parts, strict=True)):
         probe = ["*"] * len(parts)
         probe[index] = part
         if not _valid(" ".join(probe), six=len(parts) == 6):
@@ -170,7 +172,7 @@ class ScheduleStore:
 
     def list(self) -> list[Schedule]:
         """Return every schedule, oldest first (re-seeding Redis from the mirror if needed)."""
-        raw = self._redis.hgetall(self._keys.backup_schedules)
+        raw = self._redis.hgetall(names.schedules(self._keys))
         if not raw:
             raw = self._reseed()
         items = [Schedule.from_dict(json.loads(v)) for v in raw.values()]
@@ -182,7 +184,7 @@ class ScheduleStore:
             secrets.token_hex(3), " ".join(cron.split()), stores, label, _now().timestamp()
         )
         self.list()  # re-seed first, so the mirror written below keeps older schedules
-        self._redis.hset(self._keys.backup_schedules, schedule.id, json.dumps(schedule.as_dict()))
+        self._redis.hset(names.schedules(self._keys), schedule.id, json.dumps(schedule.as_dict()))
         self._write_mirror()
         return schedule
 
@@ -194,19 +196,19 @@ class ScheduleStore:
                 hint="see the ids with `mobo backup:schedule --list`",
             )
         pipe = self._redis.pipeline()
-        pipe.hdel(self._keys.backup_schedules, schedule_id)
-        pipe.hdel(self._keys.backup_schedule_runs, schedule_id)
+        pipe.hdel(names.schedules(self._keys), schedule_id)
+        pipe.hdel(names.schedule_runs(self._keys), schedule_id)
         pipe.execute()
         self._write_mirror()
         return found
 
     def last_due(self, schedule: Schedule) -> float:
         """Return the due time the schedule last fired for (its creation if never)."""
-        value = self._redis.hget(self._keys.backup_schedule_runs, schedule.id)
+        value = self._redis.hget(names.schedule_runs(self._keys), schedule.id)
         return float(value) if value is not None else schedule.created
 
     def mark_fired(self, schedule: Schedule, due: float) -> None:
-        self._redis.hset(self._keys.backup_schedule_runs, schedule.id, str(due))
+        self._redis.hset(names.schedule_runs(self._keys), schedule.id, str(due))
         self._write_mirror()
 
     def _reseed(self) -> dict[bytes, bytes]:
@@ -215,10 +217,10 @@ class ScheduleStore:
         if not schedules:
             return {}
         pipe = self._redis.pipeline()
-        pipe.hset(self._keys.backup_schedules, mapping=schedules)
+        pipe.hset(names.schedules(self._keys), mapping=schedules)
         for schedule_id, due in data.get("runs", {}).items():
             if schedule_id in schedules:
-                pipe.hsetnx(self._keys.backup_schedule_runs, schedule_id, str(due))
+                pipe.hsetnx(names.schedule_runs(self._keys), schedule_id, str(due))
         pipe.execute()
         LOGGER.info("restored %d backup schedules from %s", len(schedules), self._mirror)
         return {k.encode(): v.encode() for k, v in schedules.items()}
@@ -228,8 +230,8 @@ class ScheduleStore:
         self._mirror.parent.mkdir(parents=True, exist_ok=True)
         with open(self._mirror.with_suffix(".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            schedules = self._redis.hgetall(self._keys.backup_schedules)
-            runs = self._redis.hgetall(self._keys.backup_schedule_runs)
+            schedules = self._redis.hgetall(names.schedules(self._keys))
+            runs = self._redis.hgetall(names.schedule_runs(self._keys))
             body = {
                 "schedules": sorted(
                     (json.loads(v) for v in schedules.values()), key=lambda s: s["created"]
@@ -311,7 +313,7 @@ class Scheduler:
     def _claim(self, schedule: Schedule, cron: Cron, due: datetime) -> bool:
         period = (cron.next(due) - due).total_seconds()
         ttl = int(min(max(2 * period, 10), 86400))
-        key = self._keys.backup_fire_lock(schedule.id, int(due.timestamp()))
+        key = names.fire_lock(self._keys, schedule.id, int(due.timestamp()))
         return bool(self._redis.set(key, self.instance, nx=True, ex=ttl))
 
 
@@ -414,7 +416,7 @@ def auto_prune(board: Board) -> None:
     """Prune under the board's prune lock; never raise (a failed prune is logged)."""
     from components.backup.retention import policy_from_config, prune
 
-    lock = board.redis.lock(board.keys.backup_prune_lock, timeout=PRUNE_LOCK_S, blocking=False)
+    lock = board.redis.lock(names.prune_lock(board.keys), timeout=PRUNE_LOCK_S, blocking=False)
     if not lock.acquire():
         return
     try:

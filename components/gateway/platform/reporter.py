@@ -35,6 +35,8 @@ from mobo.events import is_registered
 from mobo.kernel.bus import RedisGuard, fail_fast, pipelined, redis_url
 from mobo.kernel.keys import Keys
 
+from .. import names
+
 EVENT_TYPE = "api.request"
 CARD = "gateway"
 BATCH_WINDOW_S = 0.1  # how long a first event waits for company
@@ -237,7 +239,7 @@ class Reporter:
 
     def _snapshot_commands(self) -> list[tuple[Any, ...]]:
         snap = {"at": time.time(), **self._metrics.snapshot()}
-        key = self._keys.gateway_metrics
+        key = names.metrics(self._keys)
         return [
             ("HSET", key, self.worker, json.dumps(snap, separators=(",", ":"))),
             ("EXPIRE", key, SNAPSHOT_KEY_TTL_S),
