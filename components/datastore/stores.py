@@ -42,7 +42,7 @@ CHANGE_EVENT = "data.change"
 class EventSink(Protocol):
     """What Datastores needs of the bus: `mobo.kernel.bus.Bus` is one."""
 
-    def emit_many(self, type_: str, datas: Sequence[dict[str, Any]]) -> object: ...
+    def emit_many(self, type_: str, datas: list[dict[str, Any]]) -> object: ...
 
 
 BusProvider = Callable[[], EventSink]
