@@ -4,7 +4,7 @@ name = "gateway"
 version = "0.1.0"
 description = "REST gateway: Falcon under gunicorn"
 depends_on = ["redis"]
-config_sections = ["gateway", "rate_limit"]  # its mobo.toml sections (default: [name])
+config_sections = ["gateway"]  # mobo.toml sections that are its own ("x.*": tables by name)
 
 [provides]
 program = true                 # a supervised process: `mobo run gateway`
@@ -59,7 +59,7 @@ class Manifest:
     provides: Provides
     path: Path  # the card's folder
     events: dict[str, str] = field(default_factory=dict)  # event type -> description
-    config_sections: tuple[str, ...] = ()  # the mobo.toml sections that are the card's
+    config_sections: tuple[str, ...] = ()  # its mobo.toml sections; "x.*": tables by name
 
     @property
     def module(self) -> str:
@@ -89,7 +89,7 @@ def load_manifest(path: Path) -> Manifest:
         provides=_provides(raw.get("provides", {}), path),
         path=path.parent,
         events=_events(raw.get("events", {}), path),
-        config_sections=_strings(raw, "config_sections", path) or (name,),
+        config_sections=_strings(raw, "config_sections", path),
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from mobo import defaults
 from mobo.exceptions import ConfigError
+from mobo.kernel.registry import Registry
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
 
@@ -168,7 +169,19 @@ SECTIONS: dict[str, type] = {
     "health": HealthSection,
     "rate_limit": RateLimitSection,
 }
-FREEFORM_SECTIONS = ("datastores", "realtime", "auth", "backup")
+
+
+def card_sections() -> dict[str, bool]:
+    """The sections the cards claim in their manifest's `config_sections`, each the card's
+    own to parse (`components/<card>/settings.py`): name -> whether it is a table of named
+    tables (`"datastores.*"`: MOBO_DATASTORES_<NAME>_<KEY> nests one more level)."""
+    claimed: dict[str, bool] = {}
+    for manifest in Registry.discover().manifests.values():
+        for section in manifest.config_sections:
+            name = section.removesuffix(".*")
+            if name not in SECTIONS:
+                claimed[name] = section.endswith(".*")
+    return claimed
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +226,8 @@ class Config:
         return self.bus.prefix or f"mobo:{self.board.id}"
 
     def section(self, name: str) -> dict[str, Any]:
-        """Return a free-form section (datastores, health, …) as a dict."""
+        """Return a card's own section (`[datastores]`, `[auth]`, …) as a dict, for the card
+        to parse."""
         return self.extra.get(name, {})
 
 
@@ -240,8 +254,9 @@ def load_config(
         raw: dict[str, Any] = {}
     else:
         raw = _read_toml(path)
-    _check_sections(raw, path)
-    overrides = _env_overrides(environ)
+    claimed = card_sections()
+    _check_sections(raw, path, claimed)
+    overrides = _env_overrides(environ, claimed)
     merged = {name: {**raw.get(name, {}), **overrides.get(name, {})} for name in SECTIONS}
     built = {
         name: _build_section(cls, merged[name], path, overrides.get(name, {}))
@@ -249,7 +264,7 @@ def load_config(
     }
     extra = {
         name: _merge_nested(raw.get(name, {}), overrides.get(name, {}))
-        for name in FREEFORM_SECTIONS
+        for name in claimed
         if name in raw or name in overrides
     }
     _check_redis_url(built["redis"].url, path, "MOBO_REDIS_URL" in environ)
@@ -270,8 +285,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _check_sections(raw: dict[str, Any], path: Path) -> None:
-    known = (*SECTIONS, *FREEFORM_SECTIONS)
+def _check_sections(raw: dict[str, Any], path: Path, claimed: dict[str, bool]) -> None:
+    known = (*SECTIONS, *claimed)
     for name, value in raw.items():
         if name not in known:
             raise ConfigError(
@@ -281,10 +296,12 @@ def _check_sections(raw: dict[str, Any], path: Path) -> None:
             raise ConfigError(f"{path}: `{name}` must be a table ([{name}]), not a value")
 
 
-def _env_overrides(environ: typing.Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """Collect MOBO_<SECTION>_<KEY> variables (free-form sections nest one more level)."""
+def _env_overrides(
+    environ: typing.Mapping[str, str], claimed: dict[str, bool]
+) -> dict[str, dict[str, Any]]:
+    """Collect MOBO_<SECTION>_<KEY> variables (a card's table of tables nests one more level)."""
     out: dict[str, dict[str, Any]] = {}
-    sections = (*SECTIONS, *FREEFORM_SECTIONS)
+    sections = sorted((*SECTIONS, *claimed), key=len, reverse=True)  # longest name wins
     for var, value in environ.items():
         if not var.startswith(defaults.ENV_PREFIX) or var == defaults.HOME_ENV:
             continue
@@ -293,7 +310,7 @@ def _env_overrides(environ: typing.Mapping[str, str]) -> dict[str, dict[str, Any
         if section is None:
             continue
         key = rest[len(section) + 1 :]
-        if section in FREEFORM_SECTIONS and "_" in key and section == "datastores":
+        if claimed.get(section) and "_" in key:
             store, _, sub = key.partition("_")
             out.setdefault(section, {}).setdefault(store, {})[sub] = value
         else:

@@ -114,8 +114,8 @@ def test_hooks_are_module_function_references(tmp_path: Path) -> None:
         load_manifest(tmp_path / "b" / "manifest.toml")
 
 
-def test_config_sections_default_to_the_cards_name(tmp_path: Path) -> None:
+def test_config_sections_are_claimed_in_the_manifest(tmp_path: Path) -> None:
     card(tmp_path, "a")
     card(tmp_path, "b", extra='config_sections = ["b", "b_limits"]\n')
-    assert load_manifest(tmp_path / "a" / "manifest.toml").config_sections == ("a",)
+    assert load_manifest(tmp_path / "a" / "manifest.toml").config_sections == ()
     assert load_manifest(tmp_path / "b" / "manifest.toml").config_sections == ("b", "b_limits")
