@@ -8,7 +8,8 @@
         def run(self, board) -> None: ...    # set up, board.ready(), serve until stop
 
 `Board` is the one handle a card's process receives (Home Assistant passes `hass`):
-config, bus, log, state, keys, Redis, data stores, and the stop flag.
+config, bus, log, state, keys, Redis, the stop flag, and `attached()`: the place a
+card keeps what it makes once per process on the board (MagDS's stores hang there).
 """
 
 from __future__ import annotations
@@ -18,21 +19,23 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from mobo.states import CardState, Health
 
 if TYPE_CHECKING:
     import redis
 
-    from components.datastore.stores import Datastores
     from mobo.kernel.bus import Bus
     from mobo.kernel.cache import Cache
     from mobo.kernel.config import Config
     from mobo.kernel.keys import Keys
     from mobo.kernel.state import StateStore
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,8 @@ class Board:
         self.stop_requested = threading.Event()
         self.started_at = time.time()
         self.is_ready = False
+        self._attached: dict[str, Any] = {}
+        self._attach_lock = threading.Lock()
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -130,13 +135,13 @@ class Board:
 
         return Cache(self.redis, self.keys, self.bus)
 
-    @cached_property
-    def datastores(self) -> Datastores:
-        """The board's data stores for this process (MagDS), opened on first use; writes
-        through them emit `data.change` on this board's bus."""
-        from components.datastore.stores import Datastores
-
-        return Datastores.from_config(self.config, bus=lambda: self.bus)
+    def attached(self, key: str, factory: Callable[[], T]) -> T:
+        """Return the object a card keeps on this board under `key`, made by `factory`
+        once per process (threads racing for it get the same one)."""
+        with self._attach_lock:
+            if key not in self._attached:
+                self._attached[key] = factory()
+            return self._attached[key]  # type: ignore[no-any-return]
 
     @cached_property
     def state(self) -> StateStore:

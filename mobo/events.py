@@ -6,8 +6,10 @@ Every event on the bus is one JSON object::
      "time": "2026-11-25T18:00:00.123456Z", "data": {…},
      "context": {"id": "…", "parent_id": null, "actor": null}}
 
-Types read `<noun>.<past-tense verb>`; each one is registered here with a one-line
-description and documented in docs/events.md (a test keeps the two in step).
+Types read `<noun>.<past-tense verb>`. The kernel's own (system.*, boot.*, component.*,
+config.*, cache.*, health.*) are registered here; a card declares its own in its
+manifest's `[events]` table, registered when the registry loads the manifests. Every
+type is documented in docs/events.md (a test keeps the two in step).
 """
 
 from __future__ import annotations
@@ -44,33 +46,33 @@ EVENT_TYPES: dict[str, str] = {
     "health.critical": "A card's health became critical; data: card, detail.",
     "health.failed": "A card's health became failed; data: card, detail.",
     "health.recovered": "A card's health returned to healthy; data: card.",
-    "api.request": (
-        "The gateway served a request; data: method, path, route, table, status, ms, role, "
-        "key_id, user, ip."
-    ),
-    "schema.reloaded": (
-        "A store's schema changed (DDL seen by a gateway) or `mobo schema:reload` asked; every "
-        "gateway process reloads it; data: store (null: all), reason, fingerprint."
-    ),
-    "data.change": "A row changed through MagDS; data: store, table, op, pk, new, old.",
-    "backup.started": "A backup job started; data: id, stores.",
-    "backup.progress": "A backup job made progress; data: id, done, total.",
-    "backup.completed": "A backup set was written; data: id, path.",
-    "backup.failed": "A backup job failed; data: id, reason.",
-    "backup.verified": "A backup set was verified; data: id, ok.",
-    "backup.scheduled": "A backup schedule fired and enqueued a job; data: schedule, job, due.",
-    "backup.pruned": "The retention policy removed backup sets; data: kept, removed, policy.",
-    "security.alert": "MagSentinel raised an alert; data: rule, detail.",
 }
 
 
 def register_event_type(name: str, description: str) -> None:
-    """Register an event type so `emit` accepts it (cards call this at import)."""
+    """Register an event type so `emit` accepts it (the registry does, for each card's
+    `[events]`)."""
     if not TYPE_PATTERN.match(name):
         raise ValueError(
             f"event type {name!r} must be dotted lowercase words, e.g. 'backup.completed'"
         )
     EVENT_TYPES.setdefault(name, description)
+
+
+_cards_loaded = False
+
+
+def is_registered(type_: str) -> bool:
+    """Say whether `type_` is registered, loading the cards' manifests once first when it
+    is not: a process that emits before it discovered the cards (an RQ job, a script, a
+    test) still knows their types, and a typo is still refused."""
+    global _cards_loaded
+    if type_ not in EVENT_TYPES and not _cards_loaded:
+        from mobo.kernel.registry import Registry
+
+        _cards_loaded = True
+        Registry.discover()
+    return type_ in EVENT_TYPES
 
 
 def now_rfc3339() -> str:
@@ -133,7 +135,7 @@ def make_event(
     context: Context | None = None,
 ) -> Event:
     """Build an envelope for a registered type from this process."""
-    if type_ not in EVENT_TYPES:
+    if not is_registered(type_):
         raise ValueError(
             f"unknown event type {type_!r}: register it with "
             "mobo.events.register_event_type() and document it in docs/events.md"

@@ -59,6 +59,7 @@ def _serve(board: Board, card: Card) -> int:
     while not board.stop_requested.is_set():
         try:
             _report(board, CardState.STARTING)
+            _announce_start(board)
             card.run(board)
             break
         except ComponentNotReady as exc:
@@ -81,6 +82,17 @@ def _serve(board: Board, card: Card) -> int:
     _emit(board, "component.stopped", {"card": board.card})
     _close(board)
     return 0
+
+
+def _announce_start(board: Board) -> None:
+    """Emit `component.starting` when the board's Redis answers; the card that is the
+    board's Redis (a private redis-server) starts before there is a bus to tell."""
+    try:
+        board.redis.ping()
+    except (redis.RedisError, OSError):
+        LOGGER.info("%s starting; no bus yet to announce it on", board.card)
+        return
+    _emit(board, "component.starting", {"card": board.card})
 
 
 def _fail(board: Board, reason: str, *, fatal: bool) -> int:

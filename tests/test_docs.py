@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
+import ast
+import functools
+import re
 from pathlib import Path
 
 import pytest
 
 from mobo.events import EVENT_TYPES
+from mobo.kernel.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -15,10 +18,66 @@ EVENTS_DOC = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
 
 
 def registered_event_types() -> list[str]:
-    """Return every event type, including those cards register when imported."""
-    for init in sorted((ROOT / "components").glob("*/__init__.py")):
-        importlib.import_module(f"components.{init.parent.name}")
+    """Return every event type: the kernel's, and those the cards' manifests declare."""
+    Registry.discover(ROOT / "components")
     return sorted(EVENT_TYPES)
+
+
+def documented_event_types() -> list[str]:
+    """Return the types in the table of docs/events.md ("Event types")."""
+    table = EVENTS_DOC.split("## Event types", 1)[1].split("\n#", 1)[0]
+    return re.findall(r"^\| `([a-z_.]+)` \|", table, flags=re.MULTILINE)
+
+
+@functools.cache
+def emitted_strings() -> set[str]:
+    """String literals that name an emitted event type in mobo/ and components/: the type
+    argument (first or second) of an emit call (`emit`, `emit_many`, `_emit`, …), or a
+    module-level constant (a name, or a mapping of names) that the source uses elsewhere."""
+    sources = [p for d in ("mobo", "components") for p in sorted((ROOT / d).rglob("*.py"))]
+    trees = [ast.parse(path.read_text(encoding="utf-8")) for path in sources]
+    used = {
+        n.id
+        for tree in trees
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
+    used |= {n.attr for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    found: set[str] = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _is_emit(node.func):
+                found |= {a.value for a in node.args[:2] if isinstance(a, ast.Constant)}
+        for node in tree.body:  # constants: NAME = "type" or NAME = {…: "type"}, read elsewhere
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id in used for t in node.targets
+            ):
+                found |= _strings(node.value)
+    return found
+
+
+def _is_emit(func: ast.expr) -> bool:
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return "emit" in name or name == "make_event"
+
+
+def _strings(node: ast.expr) -> set[str]:
+    return {
+        n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
+
+
+def test_every_documented_event_type_is_registered() -> None:
+    registered = set(registered_event_types())
+    missing = [t for t in documented_event_types() if t not in registered]
+    assert missing == [], f"docs/events.md lists types nothing registers: {missing}"
+
+
+@pytest.mark.parametrize("type_", documented_event_types())
+def test_documented_event_type_has_an_emitter(type_: str) -> None:
+    assert type_ in emitted_strings(), (
+        f"docs/events.md documents {type_!r} but nothing in mobo/ or components/ emits it"
+    )
 
 
 @pytest.mark.parametrize("type_", registered_event_types())

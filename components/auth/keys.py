@@ -9,6 +9,8 @@ algorithm is a ConfigError at load, never a silently weaker check.
 from __future__ import annotations
 
 import hashlib
+import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,34 @@ from .settings import AuthSettings
 
 ASYMMETRIC = ("RS256", "ES256")
 RSA_BITS = 2048
+KEY_LIFETIME_S = 10 * 365 * 24 * 3600  # Supabase-style project keys: long-lived, revocable
+# by rotating the JWT secret
+
+
+def generate_secrets(config: Config) -> dict[str, str]:
+    """The card's `secrets` hook: the JWT secret (the board's, if it has one) and the anon
+    and service_role project keys signed by it."""
+    jwt_secret = config.secrets.jwt_secret or secrets.token_urlsafe(48)
+    now = int(time.time())
+    keys = {
+        role: jwt.encode(
+            {
+                "iss": "magflock",
+                "ref": config.board.id,
+                "role": role,
+                "iat": now,
+                "exp": now + KEY_LIFETIME_S,
+            },
+            jwt_secret,
+            algorithm="HS256",
+        )
+        for role in ("anon", "service_role")
+    }
+    return {
+        "jwt_secret": jwt_secret,
+        "anon_key": keys["anon"],
+        "service_role_key": keys["service_role"],
+    }
 
 
 @dataclass(frozen=True, slots=True)

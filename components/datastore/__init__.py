@@ -1,6 +1,6 @@
 """MagDS, the `datastore` card: several data stores at once, each behind an adapter.
 
-    stores = board.datastores                 # in a card: the board's stores, `main` default
+    stores = Datastores.of(board)                 # in a card: the board's stores, `main` default
     result = stores.default.execute(Select("people", where=Cond("age", "gte", 18), count=True))
 
     store = open_adapter("edge", {"engine": "sqlite", "path": "data/edge.db"})  # one, by hand

@@ -1,4 +1,4 @@
-"""The `datastore` card: a library card, used in-process through `board.datastores`.
+"""The `datastore` card: a library card, used in-process through `Datastores.of(board)`.
 
 It runs no process of its own. At boot its POST opens every configured store once (one
 check per store, naming it and its engine) and applies the plugged cards' own migrations
@@ -17,6 +17,7 @@ from .migrate import cards_with_migrations, migrate_card
 from .registry import build_adapter
 from .settings import StoreSettings
 from .specs import DEFAULT_STORE, board_stores, fix_hint, where
+from .stores import Datastores
 
 
 class DatastoreCard(Card):
@@ -40,7 +41,7 @@ class DatastoreCard(Card):
     def health(self, board: Board) -> Check:
         """Time a query on every store of the board (opening the ones not open yet)."""
         start = time.perf_counter()
-        stores = board.datastores
+        stores = Datastores.of(board)
         results = {name: stores.health(name) for name in stores.names}
         failed = [name for name, health in results.items() if not health.ok]
         detail = ", ".join(f"{name} {h.latency_ms:.2f} ms" for name, h in results.items())
@@ -55,7 +56,7 @@ class DatastoreCard(Card):
     def run(self, board: Board) -> None:
         raise ComponentFatal(
             "the datastore card has no process of its own",
-            hint="cards reach the stores in-process through board.datastores",
+            hint="cards reach the stores in-process through Datastores.of(board)",
         )
 
 

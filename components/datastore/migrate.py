@@ -6,7 +6,7 @@ Two sources, one table (`card`, `name`, `checksum` (sha256), `applied_at`):
   `mobo ds:migrate STORE` (recorded with `card = ''`);
 - a card's files, `components/<card>/migrations/<engine>/NNN_name.sql`, applied to the
   default store by the datastore card's POST at boot, or by the card itself with
-  `board.datastores.migrate_card("<card>")` (recorded with the card's name).
+  `Datastores.of(board).migrate_card("<card>")` (recorded with the card's name).
 
 Files run in natural order (`2_x.sql` before `10_y.sql`). Each file runs in its own
 transaction with its record, under a lock (PostgreSQL advisory lock, MySQL GET_LOCK,

@@ -1,6 +1,6 @@
 """`Datastores`: the board's stores for one process, as a card reaches them.
 
-    stores = board.datastores          # the Board handle makes one per process
+    stores = Datastores.of(board)      # one per process, kept on the Board handle
     stores.default.execute(Select("todos", limit=10))
     stores["legacy"].execute(...)      # any configured store, by name
 
@@ -31,6 +31,7 @@ from .settings import StoreSettings
 from .specs import DEFAULT_STORE, board_stores, unknown_store
 
 if TYPE_CHECKING:
+    from mobo.contract import Board
     from mobo.kernel.config import Config
 
 LOGGER = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ CHANGE_EVENT = "data.change"
 class EventSink(Protocol):
     """What Datastores needs of the bus: `mobo.kernel.bus.Bus` is one."""
 
-    def emit_many(self, type_: str, datas: Sequence[dict[str, Any]]) -> object: ...
+    def emit_many(self, type_: str, datas: list[dict[str, Any]]) -> object: ...
 
 
 BusProvider = Callable[[], EventSink]
@@ -79,6 +80,14 @@ class Datastores:
 
         With a bus, writes are announced, and (a feed reader plugged) streamed too."""
         return cls(board_stores(config), bus=bus, stream=change_stream(config) if bus else None)
+
+    @classmethod
+    def of(cls, board: Board) -> Datastores:
+        """The board's stores for this process, made on first use and kept on the board;
+        writes through them emit `data.change` on the board's bus."""
+        return board.attached(
+            "datastore.stores", lambda: cls.from_config(board.config, bus=lambda: board.bus)
+        )
 
     # -- by name ------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from mobo.kernel.config import Config
 from mobo.kernel.keys import Keys
 from mobo.kernel.redisconn import connect, read_cards
 from mobo.kernel.registry import Registry
-from mobo.kernel.status import board_redis_url, last_backup
+from mobo.kernel.status import board_redis_url, card_fields
 
 RATE_WINDOW_S = 10.0
 LAST_EVENTS = 14
@@ -100,7 +100,7 @@ def load_state(config: Config, view: View) -> None:
     client = connect(board_redis_url(config), timeout=1.0)
     reports = read_cards(client, Keys(config.namespace), names)
     health = read_report(config)["cards"]
-    backup = last_backup(config)
+    backup = card_fields(config).get("last_backup")  # MagBackup's, when it is plugged
     with view.lock:
         if backup is not None:
             view.last_backup = f"{backup['id']} (at {backup['created'][:19]}Z)"

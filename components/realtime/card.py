@@ -19,6 +19,7 @@ import redis.asyncio as aredis
 from components.datastore import names as feed
 from components.datastore.access import load_permissions
 from components.datastore.capture import ChangeCapture
+from components.datastore.stores import Datastores
 from mobo.contract import Board
 from mobo.exceptions import ComponentFatal, ComponentNotReady, ConfigError
 
@@ -52,13 +53,13 @@ def run(board: Board) -> None:
     LOGGER.info("open files limit %d (about as many WebSocket connections)", limit)
     capture = _start_capture(board)
     try:
-        asyncio.run(_main(board, settings, app, RowFilter(board.datastores, permissions)))
+        asyncio.run(_main(board, settings, app, RowFilter(Datastores.of(board), permissions)))
     finally:
         capture.stop()
 
 
 def _permissions(board: Board) -> Any:
-    return load_permissions(board.config, board.datastores)
+    return load_permissions(board.config, Datastores.of(board))
 
 
 def _start_capture(board: Board) -> ChangeCapture:
@@ -82,12 +83,12 @@ async def _main(board: Board, settings: RealtimeSettings, app: App, rows: RowFil
     servers = None
     try:
         if settings.connector:
-            sink: Any = ConnectorSink(_external(settings), board.datastores, rows)
+            sink: Any = ConnectorSink(_external(settings), Datastores.of(board), rows)
             url = settings.external
         else:
             servers = Servers(app, settings, hub)
             await _listen(servers, _identity_lookup(client, board))
-            sink = LocalSink(hub, board.datastores, rows)
+            sink = LocalSink(hub, Datastores.of(board), rows)
             url = f"ws://{settings.host}:{settings.port}"
         board.ready(url=url, detail="connector" if settings.connector else "serving")
         consumer = Consumer(client, feed.changes(board.keys), sink, settings.replay_grace)

@@ -1,21 +1,21 @@
 """The Pusher app MagWS serves (or the external one it feeds): app id, key, secret.
 
-`mobo init` writes `realtime_app_id`, `realtime_key` and `realtime_secret` into the
-secrets file. A home made before MagWS existed gets them on first use: `app_for`
-appends the missing ones under a file lock, so the gateway and the realtime card, which
-may both get there first, end up with the same values.
+`mobo init` (and `mobo plug realtime`) writes `realtime_app_id`, `realtime_key` and
+`realtime_secret` into the secrets file through the card's `secrets` hook. A home made
+before MagWS existed gets them on first use: `local_app` appends the missing ones under
+a file lock, so the gateway and the realtime card, which may both get there first, end
+up with the same values.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-import tomllib
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from mobo import defaults
-from mobo.kernel.home import realtime_secrets
+from mobo.kernel.home import add_missing_secrets
 
 from .settings import RealtimeSettings
 
@@ -50,23 +50,17 @@ def signing_app(config: Any, settings: RealtimeSettings) -> App:
     return local_app(config)
 
 
+def generate_secrets(config: Any = None) -> dict[str, str]:
+    """The card's `secrets` hook: a fresh Pusher app (numeric app id, public key, secret)."""
+    return {
+        "realtime_app_id": str(secrets.randbelow(9_000_000) + 1_000_000),
+        "realtime_key": secrets.token_hex(10),
+        "realtime_secret": secrets.token_hex(20),
+    }
+
+
 def ensure_secrets(config: Any) -> dict[str, str]:
-    """Add the realtime secrets an older home lacks; return the values now on file."""
-    path = config.secrets_path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = os.open(path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, defaults.SECRET_FILE_MODE)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        text = path.read_text() if path.exists() else ""
-        current = tomllib.loads(text)
-        fresh = realtime_secrets()
-        missing = {k: fresh[k] for k in NAMES if not current.get(k)}
-        if missing:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, defaults.SECRET_FILE_MODE)
-            with os.fdopen(fd, "a") as fh:
-                lead = "\n" if text and not text.endswith("\n") else ""
-                fh.write(lead + "".join(f'{k} = "{v}"\n' for k, v in missing.items()))
-        env = {k: os.environ.get(f"{defaults.ENV_PREFIX}SECRETS_{k.upper()}") for k in NAMES}
-        return {k: env[k] or str(current.get(k) or missing[k]) for k in NAMES}
-    finally:
-        os.close(lock)
+    """Add the realtime secrets an older home lacks; return the values now in force."""
+    on_file = add_missing_secrets(config.secrets_path, generate_secrets(config))
+    env = {k: os.environ.get(f"{defaults.ENV_PREFIX}SECRETS_{k.upper()}") for k in NAMES}
+    return {k: env[k] or on_file[k] for k in NAMES}

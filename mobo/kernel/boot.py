@@ -22,7 +22,7 @@ from mobo import defaults
 from mobo.contract import Card, Check
 from mobo.exceptions import BootError, MoboError
 from mobo.kernel import supervisor as sv
-from mobo.kernel.bus import Bus
+from mobo.kernel.bootevents import BootEvents
 from mobo.kernel.config import Config, RedisSection, load_config
 from mobo.kernel.keys import Keys
 from mobo.kernel.logger import setup_logging
@@ -101,16 +101,26 @@ class BootManager:
         self._supervisor_factory = supervisor_factory
         self._t0 = time.perf_counter()
         self._wall0 = time.time()
+        self.events = BootEvents()
 
     def boot(self, *, foreground: bool = False) -> BootResult:
         """Run the six stages; return once the board is READY (or already running)."""
+        try:
+            return self._boot(foreground)
+        finally:
+            self.events.close()
+
+    def _boot(self, foreground: bool) -> BootResult:
+        self.events.emit("system.booting", {"stages": list(STAGES)})
         config = self._stage("pre-boot", self._preboot)
         supervisor = self._supervisor_factory(config)
         if supervisor.is_running():
+            self.events.discard()
             return BootResult(already_running=True, urls=self._urls(config))
         registry, plugged, cards, choice = self._stage(
             "kernel init", lambda: self._kernel_init(config)
         )
+        self.events.attach(resolved(config, choice))
         self._stage("POST", lambda: self._post(config, registry, plugged, cards, choice))
         kernel_ms = self._elapsed()
         config = resolved(config, choice)
@@ -132,12 +142,22 @@ class BootManager:
         start = time.perf_counter()
         try:
             out = fn()
-        except BootError:
+        except BootError as exc:
+            self._failed(name, exc)
             raise
         except MoboError as exc:
-            raise BootError(str(exc), check=name, hint=exc.hint) from None
-        self.reporter.stage_done(name, (time.perf_counter() - start) * 1000)
+            error = BootError(str(exc), check=name, hint=exc.hint)
+            self._failed(name, error)
+            raise error from None
+        ms = (time.perf_counter() - start) * 1000
+        self.reporter.stage_done(name, ms)
+        self.events.emit("boot.stage_completed", {"stage": name, "ms": round(ms, 1)})
         return out
+
+    def _failed(self, stage: str, error: BootError) -> None:
+        self.events.emit(
+            "boot.failed", {"stage": stage, "check": error.check, "message": str(error)}
+        )
 
     def _elapsed(self) -> float:
         return (time.perf_counter() - self._t0) * 1000
@@ -259,9 +279,9 @@ class BootManager:
                 "ready_ms": f"{ready_ms:.1f}",
             },
         )
-        bus = Bus(client, keys, "kernel", history_maxlen=config.bus.history)
-        bus.emit("system.ready", {"cards": names, "urls": urls, "boot_ms": round(ready_ms, 1)})
-        bus.close()
+        self.events.emit(
+            "system.ready", {"cards": names, "urls": urls, "boot_ms": round(ready_ms, 1)}
+        )
         StateStore(config.state_dir / defaults.STATE_FILE).set_system(
             state=SystemState.READY,
             redis_url=config.redis.url,

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import os
 import secrets
 import socket
-import time
+import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import jwt
 
 from mobo import defaults
 from mobo.exceptions import ConfigError
 from mobo.kernel import supervisor as sv
-from mobo.kernel.config import load_config
+from mobo.kernel.config import Config, Secrets, load_config
+from mobo.kernel.registry import Registry
 
 REALTIME_PORT = 6001  # Soketi's default; the HTTP API takes the next port
-KEY_LIFETIME_S = 10 * 365 * 24 * 3600  # Supabase-style project keys: long-lived, revocable
-# by rotating the JWT secret
 
 CONFIG_TEMPLATE = """\
 # MagFlock board configuration. Every key can be overridden from the environment as
@@ -97,7 +97,9 @@ def init_home(home: Path, *, force: bool = False, port: int | None = None) -> In
     )
     config = load_config(home, environ={})
     sv.ensure_layout(config)
-    write_secrets(config.secrets_path, generate_secrets(board_id))
+    # fresh secrets (--force replaces the old ones): the hooks must not see those on file
+    fresh = dataclasses.replace(config, secrets=Secrets())
+    write_secrets(config.secrets_path, card_secrets(fresh))
     return InitResult(home, board_id, config_path, config.secrets_path)
 
 
@@ -119,40 +121,27 @@ def realtime_ports() -> tuple[int, int]:
             sock.close()
 
 
-def generate_secrets(board_id: str) -> dict[str, str]:
-    """Return fresh secrets: the JWT secret and the anon and service_role keys signed by it."""
-    jwt_secret = secrets.token_urlsafe(48)
-    now = int(time.time())
-    keys = {
-        role: jwt.encode(
-            {
-                "iss": "magflock",
-                "ref": board_id,
-                "role": role,
-                "iat": now,
-                "exp": now + KEY_LIFETIME_S,
-            },
-            jwt_secret,
-            algorithm="HS256",
-        )
-        for role in ("anon", "service_role")
-    }
-    return {
-        "jwt_secret": jwt_secret,
-        "anon_key": keys["anon"],
-        "service_role_key": keys["service_role"],
-        "backup_secret": secrets.token_hex(32),  # signs backup manifests (MagBackup)
-        **realtime_secrets(),
-    }
+def card_secrets(config: Config, cards: Iterable[str] | None = None) -> dict[str, str]:
+    """Ask the cards (default: the plugged ones) for the secrets they need: each card's
+    `[provides] secrets` hook gets the config (its current secrets included, so a hook
+    can build on one it made before) and returns names and fresh values."""
+    registry = Registry.discover()
+    names = [n for n in registry.names if n not in config.cards.unplugged]
+    values: dict[str, str] = {}
+    for name in names if cards is None else cards:
+        hook = registry.hook(name, "secrets")
+        if hook is not None:
+            values.update(hook(config))
+    return values
 
 
-def realtime_secrets() -> dict[str, str]:
-    """Return a fresh Pusher app for MagWS: a numeric app id, a public key, a secret."""
-    return {
-        "realtime_app_id": str(secrets.randbelow(9_000_000) + 1_000_000),
-        "realtime_key": secrets.token_hex(10),
-        "realtime_secret": secrets.token_hex(20),
-    }
+def add_card_secrets(config: Config, cards: Iterable[str] | None = None) -> list[str]:
+    """Add the secrets the cards need and the secrets file lacks (never replacing one);
+    return the names added, never their values."""
+    wanted = card_secrets(config, cards)
+    before = set(config.secrets)
+    kept = add_missing_secrets(config.secrets_path, wanted)
+    return sorted(n for n in kept if n not in before and kept[n] == wanted[n])
 
 
 def write_secrets(path: Path, values: dict[str, str]) -> None:
@@ -168,23 +157,27 @@ def write_secrets(path: Path, values: dict[str, str]) -> None:
 
 
 def add_missing_secret(path: Path, name: str, value: str) -> str:
-    """Add one secret to an existing secrets file unless it is there; return the kept value.
+    """Add one secret to an existing secrets file unless it is there; return the kept value."""
+    return add_missing_secrets(path, {name: value})[name]
 
-    For secrets newer than a home (a board made before MagBackup has no `backup_secret`):
-    appended under an exclusive lock, so two processes never both add it.
+
+def add_missing_secrets(path: Path, values: Mapping[str, str]) -> dict[str, str]:
+    """Add the secrets the file lacks; return the value now on file for each name.
+
+    For secrets newer than a home (a card plugged, or installed, after `mobo init`):
+    appended under an exclusive lock, so two processes never both add one.
     """
-    import fcntl
-    import tomllib
-
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, defaults.SECRET_FILE_MODE)
     with os.fdopen(fd, "r+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         fh.seek(0)
-        current = tomllib.loads(fh.read() or "")
-        if current.get(name):
-            return str(current[name])
-        fh.write(f'{name} = "{value}"\n')
-        fh.flush()
-        os.fsync(fh.fileno())
-    return value
+        text = fh.read()
+        current = tomllib.loads(text or "")
+        missing = {k: v for k, v in values.items() if not current.get(k)}
+        if missing:
+            lead = "\n" if text and not text.endswith("\n") else ""
+            fh.write(lead + "".join(f'{k} = "{v}"\n' for k, v in missing.items()))
+            fh.flush()
+            os.fsync(fh.fileno())
+    return {k: str(current.get(k) or missing[k]) for k in values}

@@ -58,44 +58,10 @@ class Keys:
         """Hash with the board's state: state, booted_at, ready_ms."""
         return f"{self.prefix}:system"
 
-    def rate_limit(self, bucket: str) -> str:
-        """The gateway's GCRA state for one bucket (`rest:ip:1.2.3.4`): its theoretical
-        arrival time in microseconds, with a TTL of the time it takes to drain."""
-        return f"{self.prefix}:rl:{bucket}"
-
-    @property
-    def gateway_metrics(self) -> str:
-        """Hash of the gateway workers' metric snapshots (field `<host>:<pid>:<token>`, JSON)."""
-        return f"{self.prefix}:gateway:metrics"
-
-    def schema_version(self, store: str) -> str:
-        """The fingerprint of a store's schema the gateways last saw; the worker that
-        changes it announces `schema.reloaded`."""
-        return f"{self.prefix}:schema:{store}"
 
     def queue(self, name: str) -> str:
         """RQ queue name (RQ adds its own `rq:queue:` in front)."""
         return f"{self.prefix}:{name}"
-
-    @property
-    def backup_schedules(self) -> str:
-        """Hash of MagBackup's schedules (field: schedule id, value: JSON); mirrored in
-        `.mobo/backup-schedules.json` so they outlive a Redis restart."""
-        return f"{self.prefix}:backup:schedules"
-
-    @property
-    def backup_schedule_runs(self) -> str:
-        """Hash of the due time (epoch seconds) each schedule last fired for."""
-        return f"{self.prefix}:backup:schedule-runs"
-
-    def backup_fire_lock(self, schedule: str, due: int) -> str:
-        """SET NX key won by the one scheduler that enqueues a schedule's run due at `due`."""
-        return f"{self.prefix}:backup:fire:{schedule}:{due}"
-
-    @property
-    def backup_prune_lock(self) -> str:
-        """SET NX key held while one process prunes the board's backup sets."""
-        return f"{self.prefix}:backup:prune-lock"
 
     def forget(self, client: Any) -> int:
         """Delete every key of this namespace from `client` (a redis.Redis), RQ's queue

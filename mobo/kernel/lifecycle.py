@@ -14,6 +14,7 @@ from mobo.exceptions import ComponentError, MoboError
 from mobo.kernel import supervisor as sv
 from mobo.kernel.bus import Bus
 from mobo.kernel.config import Config, RedisSection, load_config
+from mobo.kernel.home import add_card_secrets
 from mobo.kernel.keys import Keys
 from mobo.kernel.redisconn import connect
 from mobo.kernel.registry import Registry
@@ -98,6 +99,7 @@ class Lifecycle:
         set_unplugged(
             self.config.config_path, [n for n in self.config.cards.unplugged if n != name]
         )
+        add_card_secrets(self.config, [name])  # a card unplugged at `mobo init` has none yet
         if not self.supervisor.is_running():
             return
         config = self._running_config()

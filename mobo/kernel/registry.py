@@ -5,10 +5,13 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mobo.contract import Card
+from mobo.events import register_event_type
 from mobo.exceptions import CircularDependency, ComponentNotFound, ManifestError
 from mobo.manifest import Manifest, load_manifest
 
@@ -31,7 +34,8 @@ class Registry:
     @classmethod
     def discover(cls, root: Path | None = None) -> Registry:
         """Load every `<root>/<card>/manifest.toml`: `components/`, then each folder in
-        $MOBO_CARD_PATH (colon-separated; cards from outside the source tree)."""
+        $MOBO_CARD_PATH (colon-separated; cards from outside the source tree); register
+        the event types the cards declare."""
         roots = [root] if root is not None else [COMPONENTS_DIR, *extra_roots()]
         found: dict[str, Manifest] = {}
         for folder in roots:
@@ -43,6 +47,9 @@ class Registry:
                         f"{found[manifest.name].path} and {manifest.path}"
                     )
                 found[manifest.name] = manifest
+        for manifest in found.values():
+            for type_, description in manifest.events.items():
+                register_event_type(type_, description)
         return cls(found)
 
     @property
@@ -88,16 +95,31 @@ class Registry:
 
     def load(self, name: str) -> Card:
         """Import a card's module and return its Component instance (`CARD`)."""
-        manifest = self.get(name)
-        if manifest.path.parent != COMPONENTS_DIR:
-            root = str(manifest.path.parent)
-            if root not in sys.path:
-                sys.path.append(root)
+        manifest = self._importable(name)
         module = importlib.import_module(manifest.module)
         card = getattr(module, "CARD", None)
         if card is None:
             raise ManifestError(f"{manifest.path}/__init__.py defines no `CARD`")
         return card
+
+    def hook(self, name: str, hook: str) -> Callable[..., Any] | None:
+        """Return the function a card's manifest names for `hook` (`[provides] status =
+        "module:function"`), imported now; None when the card declares no such hook."""
+        ref = self._importable(name).provides.hooks.get(hook)
+        if ref is None:
+            return None
+        module, _, function = ref.partition(":")
+        found: Callable[..., Any] = getattr(importlib.import_module(module), function)
+        return found
+
+    def _importable(self, name: str) -> Manifest:
+        """Return a card's manifest, its folder's parent on sys.path (a $MOBO_CARD_PATH card)."""
+        manifest = self.get(name)
+        if manifest.path.parent != COMPONENTS_DIR:
+            root = str(manifest.path.parent)
+            if root not in sys.path:
+                sys.path.append(root)
+        return manifest
 
     def _closure(self, names: list[str]) -> set[str]:
         seen: set[str] = set()

@@ -7,6 +7,7 @@ the rest is down.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -24,6 +25,11 @@ from mobo.kernel.redisconn import connect, read_cards
 from mobo.kernel.registry import Registry
 from mobo.kernel.state import StateStore
 from mobo.states import SUPERVISOR_STATES, CardState, Health, SystemState
+
+LOGGER = logging.getLogger(__name__)
+# what the kernel itself reports about the board; a card's status hook cannot replace it
+KERNEL_FIELDS = frozenset(("id", "name", "home", "state", "supervisord_pid", "redis_url"))
+_FAILED_HOOKS: set[str] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,23 +120,29 @@ def collect(config: Config) -> BoardStatus:
         "state": _system_state(running, cards),
         "supervisord_pid": supervisor.daemon_pid() if running else None,
         "redis_url": system.get("redis_url") if running else None,
-        "last_backup": last_backup(config),
     }
+    board.update(card_fields(config, registry))
     return BoardStatus(board, cards)
 
 
-def last_backup(config: Config) -> dict[str, Any] | None:
-    """The newest good backup set (MagBackup's, when that card is installed), or None."""
-    try:
-        from components.backup.sets import last_good
-
-        found = last_good(config)
-    except Exception:  # no backup card, or an unreadable backup folder: nothing to show
-        return None
-    if found is None:
-        return None
-    created = found.created.isoformat().replace("+00:00", "Z")
-    return {"id": found.id, "created": created, "verified": found.verified, "path": str(found.path)}
+def card_fields(config: Config, registry: Registry | None = None) -> dict[str, Any]:
+    """The fields the plugged cards add to the board's status through their manifest's
+    `status` hook (`module:function`, called with the config; MagBackup's gives
+    `last_backup`). A hook that raises is logged once per process and skipped."""
+    registry = registry or Registry.discover()
+    fields: dict[str, Any] = {}
+    for name in registry.names:
+        if name in config.cards.unplugged:
+            continue
+        try:
+            hook = registry.hook(name, "status")
+            if hook is not None:
+                fields.update(hook(config))
+        except Exception as exc:  # a card's bug must not take `mobo status` down
+            if name not in _FAILED_HOOKS:
+                _FAILED_HOOKS.add(name)
+                LOGGER.warning("the status hook of card %s failed: %s", name, exc)
+    return {k: v for k, v in fields.items() if k not in KERNEL_FIELDS}
 
 
 def _monitored(config: Config, card: CardStatus, report: dict[str, str]) -> CardStatus:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from components.backup import names
 from components.backup.errors import BackupError
 from components.backup.scheduler.cron import CronError, parse_cron
 from components.backup.scheduler.fire import Scheduler
@@ -95,11 +96,11 @@ def test_schedules_and_their_runs_survive_losing_redis(
 ) -> None:
     kept = store.add("*/5 * * * *", label="keep me")
     store.mark_fired(kept, 1_800_000_000.0)
-    redis_client.delete(keys.backup_schedules, keys.backup_schedule_runs)  # Redis restarted empty
+    redis_client.delete(names.schedules(keys), names.schedule_runs(keys))  # Redis restarted empty
     again = ScheduleStore(redis_client, keys, tmp_path / ".mobo" / "backup-schedules.json")
     assert again.list() == [kept]
     assert again.last_due(kept) == 1_800_000_000.0
-    assert redis_client.hexists(keys.backup_schedules, kept.id)  # re-seeded
+    assert redis_client.hexists(names.schedules(keys), kept.id)  # re-seeded
 
 
 class Recorder:
@@ -116,7 +117,7 @@ class Recorder:
 def _schedule_at(store: ScheduleStore, cron: str, created: datetime) -> Schedule:
     schedule = store.add(cron)
     pinned = Schedule(schedule.id, schedule.cron, created=created.timestamp())
-    store._redis.hset(store._keys.backup_schedules, pinned.id, json.dumps(pinned.as_dict()))
+    store._redis.hset(names.schedules(store._keys), pinned.id, json.dumps(pinned.as_dict()))
     return pinned
 
 
@@ -162,7 +163,7 @@ def test_two_schedulers_racing_on_a_stale_view_still_fire_once(
     enqueue = Recorder()
     due = T0 + timedelta(seconds=2)
     Scheduler(store, redis_client, keys, enqueue, instance="one").tick(due)
-    redis_client.hset(keys.backup_schedule_runs, schedule.id, str(T0.timestamp()))  # stale
+    redis_client.hset(names.schedule_runs(keys), schedule.id, str(T0.timestamp()))  # stale
     assert Scheduler(store, redis_client, keys, enqueue, instance="two").tick(due) == []
     assert enqueue.fired == [schedule.id]
 

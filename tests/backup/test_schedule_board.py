@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from components.backup import names
 from components.backup.sets import list_sets
 from mobo.kernel.config import load_config
 from mobo.kernel.keys import Keys
@@ -38,7 +39,7 @@ def good_sets(board: BoardHome) -> list[str]:
 def runs(board: BoardHome, schedule_id: str) -> float:
     config = load_config(board.home)
     client = redis.Redis.from_url(board_redis_url(config))
-    value = client.hget(Keys(config.namespace).backup_schedule_runs, schedule_id)
+    value = client.hget(names.schedule_runs(Keys(config.namespace)), schedule_id)
     return float(value) if value else 0.0
 
 
@@ -62,7 +63,7 @@ def test_schedules_survive_a_restart_and_lost_redis_keys(board: BoardHome) -> No
     client = redis.Redis.from_url(board_redis_url(config))
     keys = Keys(config.namespace)
     before = runs(board, added["id"])
-    client.delete(keys.backup_schedules, keys.backup_schedule_runs)  # as after a Redis restart
+    client.delete(names.schedules(keys), names.schedule_runs(keys))  # as after a Redis restart
     wait_for(lambda: runs(board, added["id"]) > before, timeout=60)  # restored, and firing
     listed = json.loads(board.mobo("backup:schedule", "--list", "--json").stdout)
     assert [s["id"] for s in listed] == [added["id"]] and listed[0]["last_run"]

@@ -128,10 +128,10 @@ def test_board_handle_has_one_datastores_per_process(home: Path) -> None:
     config = load_config(board_home(home), environ={})
     board = Board(config, "test", Keys("mobotest:unused"), REDIS_URL)
     try:
-        assert board.datastores is board.datastores
-        assert board.datastores.default.health().ok
+        assert Datastores.of(board) is Datastores.of(board)
+        assert Datastores.of(board).default.health().ok
     finally:
-        board.datastores.close()
+        Datastores.of(board).close()
 
 
 def test_a_forked_child_opens_its_own_connections(home: Path) -> None:
@@ -193,11 +193,11 @@ def test_health_runs_a_query_on_every_store(home: Path) -> None:
         assert CARD.probe(board, None).ok  # what the health monitor runs each round
         (home / "edge.db").unlink()
         (home / "edge.db").mkdir()  # the file is gone and cannot be made again
-        board.datastores.close()
+        Datastores.of(board).close()
         failed = CARD.health(board)
         assert not failed.ok and "edge" in failed.detail and "main" not in failed.detail
     finally:
-        board.datastores.close()
+        Datastores.of(board).close()
 
 
 def test_the_card_runs_no_process(home: Path) -> None:

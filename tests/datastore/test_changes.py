@@ -218,7 +218,7 @@ def test_the_board_handle_wires_its_bus(home: Path, keys: Keys, bus: Bus) -> Non
     board = Board(load_config(home, environ={}), "gateway", keys, REDIS_URL)
     events = Events(bus)
     try:
-        main = board.datastores.default
+        main = Datastores.of(board).default
         main.raw(DDL)
         main.refresh_schema()
         main.execute(Insert("items", {"id": 7, "name": "via board", "qty": 1}))
@@ -226,5 +226,5 @@ def test_the_board_handle_wires_its_bus(home: Path, keys: Keys, bus: Bus) -> Non
         assert change["new"]["name"] == "via board"
         assert events.seen[0].source["card"] == "gateway"
     finally:
-        board.datastores.close()
+        Datastores.of(board).close()
         board.bus.close()

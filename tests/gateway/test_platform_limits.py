@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from components.gateway import names
 from components.gateway.platform.allowance import cap
 from components.gateway.platform.clientip import bucket_ip, client_ip
 from components.gateway.platform.ratelimit import RateLimiter
@@ -134,7 +135,7 @@ def test_bucket_keys_expire_once_drained(redis_client: redis.Redis, keys: Keys) 
     limit = parse_limit("10/1s", "t")
     assert limit is not None
     RateLimiter(redis_client, keys).check([("ttl", limit)])
-    ttl = redis_client.pttl(keys.rate_limit("ttl"))
+    ttl = redis_client.pttl(names.rate_limit(keys, "ttl"))
     assert 0 < ttl <= 102
 
 
@@ -163,7 +164,7 @@ def test_a_hot_bucket_is_reserved_in_blocks_and_counted_exactly_in_one_worker(
     assert [v.remaining for v in verdicts if v] == list(range(639, 339, -1))
     assert limiter.round_trips < 30  # 1, 2, 4, 8, 16, then 20 at a time
     # what Redis holds covers every request answered locally (counted before it passed)
-    tat_us = int(redis_client.get(keys.rate_limit("hot")) or 0)
+    tat_us = int(redis_client.get(names.rate_limit(keys, "hot")) or 0)
     now_us = int(redis_client.time()[0]) * 1_000_000
     assert tat_us - now_us >= 299 * limit.interval_us
 
@@ -177,7 +178,7 @@ def test_a_rarely_seen_bucket_is_counted_one_request_at_a_time(
     for _ in range(5):
         assert limiter.check([("cold", limit)]).allowed  # type: ignore[union-attr]
     assert limiter.round_trips == 5
-    assert redis_client.pttl(keys.rate_limit("cold")) <= 5 * limit.interval_us // 1000 + 2
+    assert redis_client.pttl(names.rate_limit(keys, "cold")) <= 5 * limit.interval_us // 1000 + 2
 
 
 def test_a_refusal_is_answered_locally_until_the_bucket_has_room(

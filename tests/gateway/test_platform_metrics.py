@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from components.gateway import names
 from components.gateway.platform.metrics import Metrics, merge, render
 from mobo.kernel.keys import Keys
 from tests.gateway.platform_support import anon, app_client, make_board, service
@@ -125,14 +126,14 @@ def test_metrics_sum_the_workers_of_the_board(home: Path, keys: Keys) -> None:
 def test_stale_worker_snapshots_are_dropped(home: Path, keys: Keys, redis_client) -> None:  # type: ignore[no-untyped-def]
     config = make_board(home, keys)
     redis_client.hset(
-        keys.gateway_metrics, "gone:1:x", '{"at": 1, "requests": [["GET", "/x", 200, 9]]}'
+        names.metrics(keys), "gone:1:x", '{"at": 1, "requests": [["GET", "/x", 200, 9]]}'
     )
-    redis_client.hset(keys.gateway_metrics, "junk:2:y", "not json")
+    redis_client.hset(names.metrics(keys), "junk:2:y", "not json")
     with app_client(config) as (client, _):
         text = client.simulate_get("/metrics", headers=service(config)).text
     assert 'route="/x"' not in text
-    assert redis_client.hkeys(keys.gateway_metrics) == [] or all(
-        k not in (b"gone:1:x", b"junk:2:y") for k in redis_client.hkeys(keys.gateway_metrics)
+    assert redis_client.hkeys(names.metrics(keys)) == [] or all(
+        k not in (b"gone:1:x", b"junk:2:y") for k in redis_client.hkeys(names.metrics(keys))
     )
 
 

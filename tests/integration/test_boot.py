@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 
 import psutil
 import pytest
+import redis
 
-from tests.conftest import free_port
+from mobo.kernel.boot import STAGES
+from mobo.kernel.config import load_config
+from mobo.kernel.keys import Keys
+from tests.conftest import REDIS_URL, free_port
 from tests.integration.conftest import BoardHome, make_home, teardown, wait_for
 
 pytestmark = pytest.mark.integration
@@ -133,3 +138,40 @@ def test_a_corrupt_state_file_never_blocks_a_boot(board_home: BoardHome) -> None
     board_home.mobo("boot")
     assert board_home.status()["board"]["state"] == "ready"
     assert list(state.parent.glob("state.json.corrupt-*"))
+
+
+def board_events(board: BoardHome) -> list[dict]:
+    """Every event in the board's history stream, oldest first."""
+    config = load_config(board.home, environ={})
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        entries = client.xrange(Keys(config.namespace).history)
+    finally:
+        client.close()
+    return [json.loads(fields[b"e"]) for _, fields in entries]
+
+
+def test_a_boot_announces_its_stages_and_each_card_starting(board_home: BoardHome) -> None:
+    board_home.mobo("boot")
+    events = board_events(board_home)
+    types = [e["type"] for e in events]
+    assert types[0] == "system.booting"
+    assert events[0]["data"]["stages"][0] == "pre-boot"
+    stages = [e["data"] for e in events if e["type"] == "boot.stage_completed"]
+    assert [s["stage"] for s in stages] == list(STAGES)
+    assert all(s["ms"] >= 0 for s in stages)
+    starting = {e["data"]["card"] for e in events if e["type"] == "component.starting"}
+    assert {"gateway", "worker"} <= starting
+    assert types.index("system.booting") < types.index("system.ready")
+    assert "boot.failed" not in types
+
+
+def test_a_failed_post_check_is_announced(board_home: BoardHome) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", board_home.port))
+        sock.listen()
+        board_home.mobo("boot", check=False)
+    failed = [e["data"] for e in board_events(board_home) if e["type"] == "boot.failed"]
+    assert len(failed) == 1
+    assert failed[0]["stage"] == "POST"
+    assert str(board_home.port) in failed[0]["check"] + failed[0]["message"]

@@ -141,3 +141,19 @@ def test_world_readable_secrets_are_refused(home: Path) -> None:
 def test_log_level_is_hot_reloadable() -> None:
     assert "log.level" in hot_keys()
     assert "gateway.port" not in hot_keys()
+
+
+def test_a_section_is_accepted_when_a_card_claims_it(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(home, "[sentinel]\nrules = ['a']\n")
+    with pytest.raises(ConfigError, match=r"unknown section \[sentinel\]"):
+        load_config(home, environ={})
+    card = tmp_path / "cards" / "sentinel"
+    card.mkdir(parents=True)
+    (card / "manifest.toml").write_text(
+        'name = "sentinel"\nversion = "1"\nconfig_sections = ["sentinel"]\n'
+    )
+    monkeypatch.setenv("MOBO_CARD_PATH", str(tmp_path / "cards"))
+    config = load_config(home, environ={"MOBO_SENTINEL_MODE": "strict"})
+    assert config.section("sentinel") == {"rules": ["a"], "mode": "strict"}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from mobo.events import EVENT_TYPES
 from mobo.exceptions import CircularDependency, ComponentNotFound, ManifestError
 from mobo.kernel.registry import Registry
 from mobo.manifest import load_manifest
@@ -85,3 +86,36 @@ def test_manifest_provides_is_parsed(tmp_path: Path) -> None:
     manifest = load_manifest(tmp_path / "a" / "manifest.toml")
     assert manifest.provides.program
     assert manifest.provides.routes == ("/x",)
+
+
+def test_a_cards_event_types_are_registered_when_its_manifest_loads(tmp_path: Path) -> None:
+    card(tmp_path, "a", extra='[events]\n"thing.happened" = "A thing happened; data: id."\n')
+    assert "thing.happened" not in EVENT_TYPES
+    try:
+        Registry.discover(tmp_path)
+        assert EVENT_TYPES["thing.happened"] == "A thing happened; data: id."
+    finally:
+        EVENT_TYPES.pop("thing.happened", None)
+
+
+def test_a_bad_event_type_names_the_manifest(tmp_path: Path) -> None:
+    card(tmp_path, "a", extra='[events]\n"Thing" = "no dots"\n')
+    with pytest.raises(ManifestError, match="dotted lowercase"):
+        Registry.discover(tmp_path)
+
+
+def test_hooks_are_module_function_references(tmp_path: Path) -> None:
+    card(tmp_path, "a", extra='[provides]\nstatus = "a.status:summary"\n')
+    card(tmp_path, "b", extra='[provides]\nsecrets = "not a reference"\n')
+    assert load_manifest(tmp_path / "a" / "manifest.toml").provides.hooks == {
+        "status": "a.status:summary"
+    }
+    with pytest.raises(ManifestError, match="module:function"):
+        load_manifest(tmp_path / "b" / "manifest.toml")
+
+
+def test_config_sections_are_claimed_in_the_manifest(tmp_path: Path) -> None:
+    card(tmp_path, "a")
+    card(tmp_path, "b", extra='config_sections = ["b", "b_limits"]\n')
+    assert load_manifest(tmp_path / "a" / "manifest.toml").config_sections == ()
+    assert load_manifest(tmp_path / "b" / "manifest.toml").config_sections == ("b", "b_limits")

@@ -14,6 +14,7 @@ import redis
 from mobo.exceptions import MoboError
 from mobo.kernel.keys import Keys
 
+from .. import names
 from .cron import Cron, CronError
 from .store import Schedule, ScheduleStore
 
@@ -72,5 +73,5 @@ class Scheduler:
     def _claim(self, schedule: Schedule, cron: Cron, due: datetime) -> bool:
         period = (cron.next(due) - due).total_seconds()
         ttl = int(min(max(2 * period, 10), 86400))
-        key = self._keys.backup_fire_lock(schedule.id, int(due.timestamp()))
+        key = names.fire_lock(self._keys, schedule.id, int(due.timestamp()))
         return bool(self._redis.set(key, self.instance, nx=True, ex=ttl))

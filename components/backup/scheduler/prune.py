@@ -6,6 +6,8 @@ import logging
 
 from mobo.contract import Board
 
+from .. import names
+
 LOGGER = logging.getLogger(__name__)
 PRUNE_LOCK_S = 600
 
@@ -37,7 +39,7 @@ def auto_prune(board: Board) -> None:
     """Prune under the board's prune lock; never raise (a failed prune is logged)."""
     from components.backup.retention import policy_from_config, prune
 
-    lock = board.redis.lock(board.keys.backup_prune_lock, timeout=PRUNE_LOCK_S, blocking=False)
+    lock = board.redis.lock(names.prune_lock(board.keys), timeout=PRUNE_LOCK_S, blocking=False)
     if not lock.acquire():
         return
     try:

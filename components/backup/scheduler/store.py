@@ -18,6 +18,7 @@ from typing import Any
 
 import redis
 
+from components.backup import names
 from components.backup.errors import BackupError
 from mobo.kernel.keys import Keys
 
@@ -67,7 +68,7 @@ class ScheduleStore:
 
     def list(self) -> list[Schedule]:
         """Return every schedule, oldest first (re-seeding Redis from the mirror if needed)."""
-        raw = self._redis.hgetall(self._keys.backup_schedules)
+        raw = self._redis.hgetall(names.schedules(self._keys))
         if not raw:
             raw = self._reseed()
         items = [Schedule.from_dict(json.loads(v)) for v in raw.values()]
@@ -83,7 +84,7 @@ class ScheduleStore:
             datetime.now(UTC).timestamp(),
         )
         self.list()  # re-seed first, so the mirror written below keeps older schedules
-        self._redis.hset(self._keys.backup_schedules, schedule.id, json.dumps(schedule.as_dict()))
+        self._redis.hset(names.schedules(self._keys), schedule.id, json.dumps(schedule.as_dict()))
         self._write_mirror()
         return schedule
 
@@ -95,19 +96,19 @@ class ScheduleStore:
                 hint="see the ids with `mobo backup:schedule --list`",
             )
         pipe = self._redis.pipeline()
-        pipe.hdel(self._keys.backup_schedules, schedule_id)
-        pipe.hdel(self._keys.backup_schedule_runs, schedule_id)
+        pipe.hdel(names.schedules(self._keys), schedule_id)
+        pipe.hdel(names.schedule_runs(self._keys), schedule_id)
         pipe.execute()
         self._write_mirror()
         return found
 
     def last_due(self, schedule: Schedule) -> float:
         """Return the due time the schedule last fired for (its creation if never)."""
-        value = self._redis.hget(self._keys.backup_schedule_runs, schedule.id)
+        value = self._redis.hget(names.schedule_runs(self._keys), schedule.id)
         return float(value) if value is not None else schedule.created
 
     def mark_fired(self, schedule: Schedule, due: float) -> None:
-        self._redis.hset(self._keys.backup_schedule_runs, schedule.id, str(due))
+        self._redis.hset(names.schedule_runs(self._keys), schedule.id, str(due))
         self._write_mirror()
 
     def _reseed(self) -> dict[bytes, bytes]:
@@ -116,10 +117,10 @@ class ScheduleStore:
         if not schedules:
             return {}
         pipe = self._redis.pipeline()
-        pipe.hset(self._keys.backup_schedules, mapping=schedules)
+        pipe.hset(names.schedules(self._keys), mapping=schedules)
         for schedule_id, due in data.get("runs", {}).items():
             if schedule_id in schedules:
-                pipe.hsetnx(self._keys.backup_schedule_runs, schedule_id, str(due))
+                pipe.hsetnx(names.schedule_runs(self._keys), schedule_id, str(due))
         pipe.execute()
         LOGGER.info("restored %d backup schedules from %s", len(schedules), self._mirror)
         return {k.encode(): v.encode() for k, v in schedules.items()}
@@ -129,8 +130,8 @@ class ScheduleStore:
         self._mirror.parent.mkdir(parents=True, exist_ok=True)
         with open(self._mirror.with_suffix(".lock"), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            schedules = self._redis.hgetall(self._keys.backup_schedules)
-            runs = self._redis.hgetall(self._keys.backup_schedule_runs)
+            schedules = self._redis.hgetall(names.schedules(self._keys))
+            runs = self._redis.hgetall(names.schedule_runs(self._keys))
             body = {
                 "schedules": sorted(
                     (json.loads(v) for v in schedules.values()), key=lambda s: s["created"]

@@ -62,8 +62,10 @@ class ChangeCapture:
 
     def __init__(self, board: Board) -> None:
         self._board = board
+        from components.datastore.stores import Datastores
+
         settings = load_capture_settings(board.config)
-        stores = board.datastores
+        stores = Datastores.of(board)
         self.captures = [
             PostgresCapture(
                 name,

@@ -27,6 +27,8 @@ from components.gateway.platform.settings import Limit
 from mobo.kernel.bus import RedisGuard, fail_fast, pipelined, redis_url
 from mobo.kernel.keys import Keys
 
+from .. import names
+
 CHECK_TIMEOUT_S = 0.25  # a check slower than this lets the request through
 
 GCRA_LUA = """
@@ -131,7 +133,7 @@ class RateLimiter:
 
     def _reserve(self, refills: list[Refill]) -> list[int]:
         command: list[Any] = ["EVALSHA", self._sha, len(refills)]
-        command += [self._keys.rate_limit(r.name) for r in refills]
+        command += [names.rate_limit(self._keys, r.name) for r in refills]
         for r in refills:
             command += (r.limit.interval_us, r.limit.burst, r.want)
         self.round_trips += 1

@@ -31,9 +31,11 @@ import redis
 
 from components.gateway.platform.metrics import Metrics
 from mobo import defaults
-from mobo.events import EVENT_TYPES
+from mobo.events import is_registered
 from mobo.kernel.bus import RedisGuard, fail_fast, pipelined, redis_url
 from mobo.kernel.keys import Keys
+
+from .. import names
 
 EVENT_TYPE = "api.request"
 CARD = "gateway"
@@ -102,7 +104,7 @@ class Reporter:
         queue_max: int = 10_000,
         history_maxlen: int = defaults.BUS_HISTORY_MAXLEN,
     ) -> None:
-        assert EVENT_TYPE in EVENT_TYPES
+        assert is_registered(EVENT_TYPE)
         self._client_factory = client
         self._keys = keys
         self._metrics = metrics
@@ -237,7 +239,7 @@ class Reporter:
 
     def _snapshot_commands(self) -> list[tuple[Any, ...]]:
         snap = {"at": time.time(), **self._metrics.snapshot()}
-        key = self._keys.gateway_metrics
+        key = names.metrics(self._keys)
         return [
             ("HSET", key, self.worker, json.dumps(snap, separators=(",", ":"))),
             ("EXPIRE", key, SNAPSHOT_KEY_TTL_S),

@@ -24,6 +24,8 @@ from mobo import defaults
 from mobo.kernel.bus import fail_fast
 from mobo.kernel.config import Config
 
+from .. import names
+
 if TYPE_CHECKING:
     from components.datastore import Datastores
     from components.gateway.app import Services
@@ -104,7 +106,7 @@ class Platform:
             )
         client = self._client
         try:
-            raw = client.hgetall(self.services.keys.gateway_metrics)
+            raw = client.hgetall(names.metrics(self.services.keys))
         except (redis.RedisError, OSError) as exc:
             LOGGER.debug("metrics of other workers unavailable: %s", exc)
             return merge([own])
@@ -120,7 +122,7 @@ class Platform:
                 others.append(snap)
         if stale:
             try:
-                client.hdel(self.services.keys.gateway_metrics, *stale)
+                client.hdel(names.metrics(self.services.keys), *stale)
             except (redis.RedisError, OSError):
                 pass
         return merge([own, *others])

@@ -29,6 +29,8 @@ from mobo.events import Event
 from mobo.kernel.bus import Bus
 from mobo.kernel.keys import Keys
 
+from .. import names
+
 if TYPE_CHECKING:
     from components.datastore import Datastores
 
@@ -88,12 +90,12 @@ class SchemaWatcher:
         stores = self._stores()
         if stores is None:
             return []
-        names = [name for name in stores.names if stores.is_open(name)]
-        if names:
+        open_stores = [name for name in stores.names if stores.is_open(name)]
+        if open_stores:
             self._listen()
         if self._interval <= 0:
             return []
-        return [name for name in names if self.check(name)]
+        return [name for name in open_stores if self.check(name)]
 
     def check(self, name: str, *, force: bool = False, announce: bool = True) -> bool:
         """Reload one store's schema if its fingerprint moved (or `force`); never raises."""
@@ -139,7 +141,7 @@ class SchemaWatcher:
         that replaces the board's last known fingerprint with another one does."""
         try:
             before = self._client().set(
-                self._keys.schema_version(name), found, ex=VERSION_TTL_S, get=True
+                names.schema_version(self._keys, name), found, ex=VERSION_TTL_S, get=True
             )
         except (redis.RedisError, OSError):
             return

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis
 
-from components.datastore import Delete, Insert, Update
+from components.datastore import Datastores, Delete, Insert, Update
 from components.datastore.capture import ChangeCapture
 from components.datastore.query import Cond
 from mobo.contract import Board
@@ -57,12 +57,12 @@ def make_board(home: Path, tmp_path: Path, keys: Keys) -> Iterator[Any]:
             yield make
         finally:
             for board in boards:
-                board.datastores.close()
+                Datastores.of(board).close()
                 board.bus.close()
 
 
 def _write(board: Board, store: str) -> None:
-    adapter = board.datastores[store]
+    adapter = Datastores.of(board)[store]
     adapter.raw(DDL)
     adapter.refresh_schema()
     adapter.execute(Insert("items", {"id": 1, "name": "one", "qty": 1}))
