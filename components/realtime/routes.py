@@ -75,7 +75,7 @@ class ChannelAuth:
         from components.auth.tokens import TokenError
         from components.gateway.platform.identity import ProjectKeys, authenticated
 
-        auth = getattr(self._services, "auth", None) or ProjectKeys(self._config.secrets)
+        auth = self._services.provided.get("auth") or ProjectKeys(self._config.secrets)
         try:
             return authenticated(req, auth)
         except TokenError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,10 +63,23 @@ class Registry:
         """Return `names` (default: all) and their dependencies in boot order."""
         return [name for layer in self.layers(names) for name in layer]
 
+    def plugged(self, unplugged: Iterable[str]) -> list[str]:
+        """Return the cards not in `unplugged`, in boot order (what hosts load from)."""
+        left_out = set(unplugged)
+        return [
+            n for n in self.order([n for n in self.names if n not in left_out]) if n not in left_out
+        ]
+
     def layers(self, names: list[str] | None = None) -> list[list[str]]:
-        """Group the boot order into layers whose cards may start together."""
+        """Group the boot order into layers whose cards may start together.
+
+        `after` relations order two cards only when both are present (Home Assistant's
+        after_dependencies); `depends_on` also pulls the dependency in."""
         needed = self._closure(names if names is not None else self.names)
-        remaining = {n: set(self.manifests[n].depends_on) for n in needed}
+        remaining = {
+            n: {*self.manifests[n].depends_on, *(set(self.manifests[n].after) & needed)}
+            for n in needed
+        }
         layers: list[list[str]] = []
         while remaining:
             ready = sorted(n for n, deps in remaining.items() if not deps)
@@ -88,16 +102,21 @@ class Registry:
 
     def load(self, name: str) -> Card:
         """Import a card's module and return its Component instance (`CARD`)."""
-        manifest = self.get(name)
-        if manifest.path.parent != COMPONENTS_DIR:
-            root = str(manifest.path.parent)
-            if root not in sys.path:
-                sys.path.append(root)
+        manifest = self.importable(name)
         module = importlib.import_module(manifest.module)
         card = getattr(module, "CARD", None)
         if card is None:
             raise ManifestError(f"{manifest.path}/__init__.py defines no `CARD`")
         return card
+
+    def importable(self, name: str) -> Manifest:
+        """Put a $MOBO_CARD_PATH card's folder on sys.path; return its manifest."""
+        manifest = self.get(name)
+        if manifest.path.parent != COMPONENTS_DIR:
+            root = str(manifest.path.parent)
+            if root not in sys.path:
+                sys.path.append(root)
+        return manifest
 
     def _closure(self, names: list[str]) -> set[str]:
         seen: set[str] = set()
