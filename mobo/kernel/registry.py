@@ -120,7 +120,7 @@ class Registry:
 
     def _closure(self, names: list[str]) -> set[str]:
         seen: set[str] = set()
-        stack = [(n, None) for n in names]
+        stack: list[tuple[str, str | None]] = [(n, None) for n in names]
         while stack:
             name, wanted_by = stack.pop()
             if name in seen:
