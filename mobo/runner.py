@@ -22,6 +22,7 @@ from mobo.exceptions import ComponentFatal, ComponentNotReady, MoboError
 from mobo.kernel.config import load_config
 from mobo.kernel.keys import Keys
 from mobo.kernel.logger import setup_logging
+from mobo.kernel.provided import provided, subscribe
 from mobo.kernel.registry import Registry
 from mobo.kernel.reload import ConfigWatcher
 from mobo.states import CardState, Health
@@ -39,13 +40,17 @@ def run_card(name: str) -> int:
     """Run one card in this process until it stops; return the exit code."""
     try:
         config = load_config()
-        card = Registry.discover().load(name)
+        registry = Registry.discover()
+        card = registry.load(name)
+        handlers = provided(registry, [name], "bus_handlers")  # a program hosts its own
     except MoboError as exc:
         logging.basicConfig()
         LOGGER.error("card %s cannot start: %s", name, exc)
         return defaults.EXIT_FATAL
     setup_logging(config.log_dir, name, level=config.log.level)
     board = Board(config, name, Keys(config.namespace), config.redis.url)
+    if handlers:
+        subscribe(board, handlers)
     _install_signals(board)
     heartbeat = threading.Thread(
         target=_heartbeat, args=(board, card), daemon=True, name="heartbeat"

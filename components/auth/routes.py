@@ -40,12 +40,10 @@ def store_provider(config: Config, services: Any) -> Callable[[], Adapter]:
 
 def mount(
     app: falcon.App, config: Config, services: Any, *, mailer: Mailer | None = None
-) -> MagAuth | None:
+) -> MagAuth:
     """Add `/auth/v1/*` to `app`; return the MagAuth the gateway authenticates with.
 
-    Returns None (and mounts nothing) when the auth card is unplugged."""
-    if "auth" in config.cards.unplugged:
-        return None
+    The gateway calls it when the auth card is plugged (`[provides] routes`)."""
     auth = MagAuth(config, store_provider(config, services), mailer=mailer)
     app.add_error_handler(AuthError, handle_auth_error)
     routes = {

@@ -7,9 +7,9 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import falcon
 import redis
@@ -18,10 +18,11 @@ from components.gateway import errors
 from mobo import __version__
 from mobo.kernel.config import Config
 from mobo.kernel.keys import Keys
+from mobo.kernel.provided import provided
 from mobo.kernel.redisconn import connect, read_cards
+from mobo.kernel.registry import Registry
 
 if TYPE_CHECKING:
-    from components.auth.runtime import MagAuth
     from components.datastore import Datastores
     from components.gateway.platform import Platform
     from mobo.kernel.bus import Bus
@@ -38,11 +39,14 @@ class Services:
     redis_url: str
     keys: Keys
     cards: list[str]
-    auth: MagAuth | None = None  # set by create_app when the auth card is plugged
+    # what each plugged card's routes mount returned (the first value, for a card with
+    # several), by card name: e.g. the auth card's MagAuth, which every resource that
+    # authenticates asks for; absent when the card is unplugged
+    provided: dict[str, Any] = field(default_factory=dict)
     # the worker's one set of stores, shared by REST, MagAuth and the platform (OpenAPI,
     # schema watcher); create_app makes it unless the caller gave one
     datastores: Datastores | None = None
-    platform: Platform | None = None  # set by create_app: middleware, /metrics, OpenAPI
+    platform: Platform | None = None  # set by the platform's mount: middleware, /metrics, OpenAPI
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -132,28 +136,36 @@ def require_service_role(req: falcon.Request, config: Config) -> None:
 
 
 def create_app(config: Config, services: Services) -> falcon.App:
-    """Build the gateway app for one worker process."""
+    """Build the gateway app for one worker process from the plugged cards' manifests.
+
+    Every plugged card's `routes` are mounted first, in boot order (so `after` and
+    `depends_on` order them), then every card's `middleware` is added in the same order:
+    the platform's own middleware (metrics, CORS, rate limits), added by its mount, thus
+    wraps every card's request hooks and sees the responses they refuse with.
+    """
     app = falcon.App()
     errors.install(app)
     if services.datastores is None:
         from components.datastore import Datastores
 
         services.datastores = Datastores.from_config(config, bus=bus_provider(config, services))
-    from components.gateway.platform import mount as mount_platform
+    registry = Registry.discover()
+    cards = registry.plugged(config.cards.unplugged)
+    for mount in provided(registry, cards, "routes"):
+        value = mount.target(app, config, services)
+        if value is not None:
+            services.provided.setdefault(mount.card, value)
+    for hooks in provided(registry, cards, "middleware"):
+        made = hooks.target(config, services)
+        if made is not None:
+            app.add_middleware(made if isinstance(made, list | tuple) else [made])
+    return app
 
-    services.platform = mount_platform(app, config, services)  # limits, CORS, events, …
+
+def mount(app: falcon.App, config: Config, services: Services) -> None:
+    """Add the gateway's own `/health` and `/v1/status`."""
     app.add_route("/health", HealthResource(config, services))
     app.add_route("/v1/status", StatusResource(config, services))
-    from components.auth.routes import mount as mount_auth
-
-    services.auth = mount_auth(app, config, services)  # None when the auth card is unplugged
-    from components.realtime.routes import mount as mount_realtime
-
-    mount_realtime(app, config, services)  # POST /realtime/v1/auth (Pusher channel auth)
-    from components.gateway.rest import mount as mount_rest
-
-    mount_rest(app, config, services)
-    return app
 
 
 def bus_provider(config: Config, services: Services) -> Callable[[], Bus]:

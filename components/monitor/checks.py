@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.monitor.monitor import probe_plan
+from components.monitor.monitor import card_check, probe_plan
 from components.monitor.probes import Prober
 from mobo.contract import Board
 from mobo.exceptions import ComponentError
@@ -35,7 +35,7 @@ def check_now(config: Config, only: str | None = None) -> list[dict[str, Any]]:
     board = Board(config, "cli", Keys(config.namespace), board_redis_url(config))
     prober = Prober(board)
     try:
-        results = prober.run({n: (registry.load(n), pid) for n, pid in plan.items()})
+        results = prober.run({n: (card_check(registry, n), pid) for n, pid in plan.items()})
     finally:
         prober.close()
     return [

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 
 import redis
 
-from components.monitor.probes import Prober
+from components.monitor.probes import CheckFn, Prober
 from components.monitor.system import SystemSampler
 from mobo import defaults
-from mobo.contract import Board, Card, Check
-from mobo.exceptions import MoboError
+from mobo.contract import Board, Check
+from mobo.exceptions import ManifestError, MoboError
 from mobo.kernel.config import Config
 from mobo.kernel.health import CardHealth, RestartPolicy
+from mobo.kernel.provided import provided
 from mobo.kernel.registry import Registry
 from mobo.kernel.reload import ConfigWatcher
 from mobo.kernel.supervisor import Supervisor
@@ -55,12 +56,35 @@ def probe_plan(config: Config, registry: Registry, procs: dict[str, dict]) -> di
         program = registry.get(name).provides.program
         if program and proc is None and name != "redis":
             continue
-        if not program and type(registry.load(name)).probe is Card.probe:
-            continue  # a library card without a probe of its own has nothing to check
+        if not program and not registry.get(name).provides.health_checks:
+            continue  # a library card that declares no check has nothing to check
         if proc is not None and proc["statename"] in ("STOPPED", "STOPPING"):
             continue
         plan[name] = proc["pid"] if proc and proc["statename"] == "RUNNING" else None
     return plan
+
+
+def card_check(registry: Registry, name: str) -> CheckFn:
+    """Return the card's check: its `health_checks` (the first failure, else the last
+    result), or the runner's heartbeat when it declares none."""
+    try:
+        checks = [found.target for found in provided(registry, [name], "health_checks")]
+    except ManifestError as exc:  # reported as the card's health, other cards still checked
+        reason = str(exc)
+        return lambda board, pid: Check(name, False, reason)
+    if not checks:
+        return registry.load(name).probe
+    if len(checks) == 1:
+        return checks[0]
+
+    def all_of(board: Board, pid: int | None) -> Check:
+        for check in checks:
+            result = check(board, pid)
+            if not result.ok:
+                return result
+        return result
+
+    return all_of
 
 
 class Monitor:
@@ -73,7 +97,7 @@ class Monitor:
         self.supervisor = Supervisor(board.config)
         self.prober = Prober(board)
         self.sampler = SystemSampler()
-        self.cards: dict[str, Card] = {}
+        self.checks: dict[str, CheckFn] = {}
         self.tracked: dict[str, Tracked] = {}
         self._bus_lost = False
 
@@ -108,7 +132,7 @@ class Monitor:
             self._heal(name, procs.get(name))
         self._publish(procs)
 
-    def _targets(self, procs: dict[str, dict]) -> dict[str, tuple[Card, int | None]]:
+    def _targets(self, procs: dict[str, dict]) -> dict[str, tuple[CheckFn, int | None]]:
         """The cards to probe, less those given up on (until an operator starts them)."""
         targets = {}
         for name, pid in probe_plan(self.config, self.registry, procs).items():
@@ -117,8 +141,10 @@ class Monitor:
                 self.tracked[name] = tracked = Tracked()
             if tracked.given_up:
                 continue
-            card = self.cards.get(name) or self.cards.setdefault(name, self.registry.load(name))
-            targets[name] = (card, pid)
+            check = self.checks.get(name) or self.checks.setdefault(
+                name, card_check(self.registry, name)
+            )
+            targets[name] = (check, pid)
         return targets
 
     def _observe(self, name: str, check: Check, proc: dict | None) -> None:

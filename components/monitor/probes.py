@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from mobo.contract import Board, Card, Check
+from mobo.contract import Board, Check
 
 MAX_PROBE_THREADS = 16
+CheckFn = Callable[[Board, "int | None"], Check]  # a card's health check: (board, pid)
 
 
 class Prober:
-    """Runs `card.probe(board, pid)` for many cards at once; a hung probe times out."""
+    """Runs the cards' checks `check(board, pid)` at once; a hung check times out."""
 
     def __init__(self, board: Board) -> None:
         self.board = board
         self._pool = ThreadPoolExecutor(max_workers=MAX_PROBE_THREADS, thread_name_prefix="probe")
 
-    def run(self, targets: dict[str, tuple[Card, int | None]]) -> dict[str, Check]:
+    def run(self, targets: dict[str, tuple[CheckFn, int | None]]) -> dict[str, Check]:
         """Probe every target; return each card's final outcome after retries."""
         health = self.board.config.health
         results: dict[str, Check] = {}
         pending = dict(targets)
         for _attempt in range(health.retries + 1):
             futures = {
-                name: self._pool.submit(self._timed, card, pid)
-                for name, (card, pid) in pending.items()
+                name: self._pool.submit(self._timed, name, check, pid)
+                for name, (check, pid) in pending.items()
             }
             for name, future in futures.items():
                 results[name] = self._result(name, future, health.timeout)
@@ -35,12 +37,12 @@ class Prober:
                 break
         return results
 
-    def _timed(self, card: Card, pid: int | None) -> Check:
+    def _timed(self, name: str, probe: CheckFn, pid: int | None) -> Check:
         start = time.perf_counter()
         try:
-            check = card.probe(self.board, pid)
+            check = probe(self.board, pid)
         except Exception as exc:  # a probe reports, it never takes the monitor down
-            check = Check(card.name, False, f"{type(exc).__name__}: {exc}")
+            check = Check(name, False, f"{type(exc).__name__}: {exc}")
         ms = (time.perf_counter() - start) * 1000
         return Check(check.name, check.ok, check.detail, check.hint, check.ms or ms)
 

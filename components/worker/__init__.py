@@ -67,8 +67,10 @@ class WorkerCard(Card):
     def run(self, board: Board) -> None:
         from rq import Queue, Worker
 
+        from components.worker.declared import host
         from mobo.kernel.redisconn import connect
 
+        jobs = host(board)
         os.register_at_fork(before=_remember_forker, after_in_child=die_with_parent)
         conn = connect(board.redis_url, timeout=None)
         queues = [
@@ -76,7 +78,7 @@ class WorkerCard(Card):
             for name in queue_names(board.keys, board.config.worker.queues)
         ]
         name = f"{board.keys.prefix}:{socket.gethostname()}:{os.getpid()}"
-        self._worker = Worker(queues, connection=conn, name=name)
+        self._worker = Worker(queues, connection=conn, name=name, job_class=jobs)
         board.ready(detail=f"queues: {', '.join(board.config.worker.queues)}")
         self._worker.work(with_scheduler=True, logging_level=board.config.log.level.upper())
 

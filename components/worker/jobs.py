@@ -1,4 +1,4 @@
-"""Built-in jobs of the worker card (later cards add their own: backups, scans)."""
+"""Built-in jobs of the worker card (other cards declare theirs in `[provides] jobs`)."""
 
 from __future__ import annotations
 

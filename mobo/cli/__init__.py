@@ -49,25 +49,25 @@ def _register() -> None:
 
 
 def card_commands() -> list[click.Command]:
-    """Return the commands cards declare in their manifests (`provides.cli`).
+    """Return the commands every discovered card declares in `[provides] cli`.
 
-    Each entry is `module:attribute`, naming a click command or a list of them.
+    Each entry is `module:attribute`, naming a click command or a list of them. Cards are
+    not filtered by plugging: `mobo` runs before it knows which board (`--home`) it drives.
     """
-    import importlib
-
+    from mobo.kernel.provided import provided
     from mobo.kernel.registry import Registry
 
     commands: list[click.Command] = []
     registry = Registry.discover()
     for name in registry.names:
-        for ref in registry.get(name).provides.cli:
-            module, _, attr = ref.partition(":")
-            try:
-                found = getattr(importlib.import_module(module), attr)
-            except (ImportError, AttributeError) as exc:  # one broken card must not brick mobo
-                click.echo(f"warning: card {name}: cannot load its commands {ref}: {exc}", err=True)
-                continue
-            commands.extend(found if isinstance(found, list | tuple) else [found])
+        try:
+            found = provided(registry, [name], "cli")
+        except MoboError as exc:  # one broken card must not brick mobo
+            click.echo(f"warning: {exc}", err=True)
+            continue
+        for entry in found:
+            target = entry.target
+            commands.extend(target if isinstance(target, list | tuple) else [target])
     return commands
 
 

@@ -103,8 +103,7 @@ def status_table(status: dict[str, Any]) -> None:
     if backup is not None:
         checked = {True: "verified", False: "failed verification", None: "not verified"}
         console.print(
-            f"last good backup: {backup['id']} ({backup['created']}, "
-            f"{checked[backup['verified']]})"
+            f"last good backup: {backup['id']} ({backup['created']}, {checked[backup['verified']]})"
         )
     table = Table(show_edge=False, header_style="bold")
     for col in ("card", "state", "pid", "uptime", "memory", "health", "url", "detail"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,10 +69,23 @@ class Registry:
         """Return `names` (default: all) and their dependencies in boot order."""
         return [name for layer in self.layers(names) for name in layer]
 
+    def plugged(self, unplugged: Iterable[str]) -> list[str]:
+        """Return the cards not in `unplugged`, in boot order (what hosts load from)."""
+        left_out = set(unplugged)
+        return [
+            n for n in self.order([n for n in self.names if n not in left_out]) if n not in left_out
+        ]
+
     def layers(self, names: list[str] | None = None) -> list[list[str]]:
-        """Group the boot order into layers whose cards may start together."""
+        """Group the boot order into layers whose cards may start together.
+
+        `after` relations order two cards only when both are present (Home Assistant's
+        after_dependencies); `depends_on` also pulls the dependency in."""
         needed = self._closure(names if names is not None else self.names)
-        remaining = {n: set(self.manifests[n].depends_on) for n in needed}
+        remaining = {
+            n: {*self.manifests[n].depends_on, *(set(self.manifests[n].after) & needed)}
+            for n in needed
+        }
         layers: list[list[str]] = []
         while remaining:
             ready = sorted(n for n, deps in remaining.items() if not deps)
@@ -95,7 +108,7 @@ class Registry:
 
     def load(self, name: str) -> Card:
         """Import a card's module and return its Component instance (`CARD`)."""
-        manifest = self._importable(name)
+        manifest = self.importable(name)
         module = importlib.import_module(manifest.module)
         card = getattr(module, "CARD", None)
         if card is None:
@@ -105,15 +118,15 @@ class Registry:
     def hook(self, name: str, hook: str) -> Callable[..., Any] | None:
         """Return the function a card's manifest names for `hook` (`[provides] status =
         "module:function"`), imported now; None when the card declares no such hook."""
-        ref = self._importable(name).provides.hooks.get(hook)
+        ref = self.importable(name).provides.hooks.get(hook)
         if ref is None:
             return None
         module, _, function = ref.partition(":")
         found: Callable[..., Any] = getattr(importlib.import_module(module), function)
         return found
 
-    def _importable(self, name: str) -> Manifest:
-        """Return a card's manifest, its folder's parent on sys.path (a $MOBO_CARD_PATH card)."""
+    def importable(self, name: str) -> Manifest:
+        """Put a $MOBO_CARD_PATH card's folder on sys.path; return its manifest."""
         manifest = self.get(name)
         if manifest.path.parent != COMPONENTS_DIR:
             root = str(manifest.path.parent)
@@ -123,7 +136,7 @@ class Registry:
 
     def _closure(self, names: list[str]) -> set[str]:
         seen: set[str] = set()
-        stack = [(n, None) for n in names]
+        stack: list[tuple[str, str | None]] = [(n, None) for n in names]
         while stack:
             name, wanted_by = stack.pop()
             if name in seen:

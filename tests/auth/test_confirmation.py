@@ -49,7 +49,7 @@ def client(home: Path, smtp: tuple[Inbox, int]):  # type: ignore[no-untyped-def]
     config = make_board(home, auth=auth)
     client, services = app_client(config)
     yield client
-    services.auth.close()
+    services.provided["auth"].close()
 
 
 H = {"X-Supabase-Api-Version": "2024-01-01"}

@@ -85,10 +85,10 @@ def test_a_whole_session_over_http(engine_store: dict, tmp_path: Path) -> None:
             ).status_code
             == 200
         )
-        api_key, _ = services.auth.api_keys.create("device", "authenticated")
-        assert services.auth.authenticate({"apikey": api_key}).role == "authenticated"
+        api_key, _ = services.provided["auth"].api_keys.create("device", "authenticated")
+        assert services.provided["auth"].authenticate({"apikey": api_key}).role == "authenticated"
     finally:
-        services.auth.close()
+        services.provided["auth"].close()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def board(home: Path) -> Config:
 def client(board: Config) -> Iterator[testing.TestClient]:
     client, services = app_client(board)
     yield client
-    services.auth.close()
+    services.provided["auth"].close()
 
 
 def anon(board: Config, **extra: str) -> dict[str, str]:

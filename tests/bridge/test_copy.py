@@ -201,9 +201,7 @@ def test_an_existing_empty_target_table_is_used(stores: dict[str, Adapter]) -> N
 
 
 @pytest.mark.parametrize("dst", ["postgres", "mysql"])
-def test_integers_go_into_an_existing_decimal_column(
-    stores: dict[str, Adapter], dst: str
-) -> None:
+def test_integers_go_into_an_existing_decimal_column(stores: dict[str, Adapter], dst: str) -> None:
     """Regression: the check-only path (a PostgreSQL target's fused COPY text) met the
     integers as ints where the decimal checks read text, and failed with a TypeError."""
     source, target = stores["sqlite"], stores[dst]
@@ -220,7 +218,10 @@ def test_integers_go_into_an_existing_decimal_column(
     assert result.verified and not result.created
     got = [(r["id"], r["n"]) for r in target.execute(Select(name, order=[Order("id")])).rows]
     assert [(i, None if n is None else Decimal(n)) for i, n in got] == [
-        (0, Decimal(7)), (1, None), (2, Decimal(-3)), (3, Decimal(0))
+        (0, Decimal(7)),
+        (1, None),
+        (2, Decimal(-3)),
+        (3, Decimal(0)),
     ]
 
 

@@ -124,7 +124,4 @@ def test_a_statement_larger_than_the_socket_buffer_is_sent_whole(store: Adapter)
     select = q.Select("items", (q.Column("name"),), q.Cond("name", "eq", big))
     assert store.execute_in(select, setup=(SETTING, ("x",)), read_only=True).rows == []
     with_name = q.Select("items", (q.Column("id"),), q.Cond("name", "neq", big))
-    assert store.execute_in(with_name, setup=(SETTING, (big,)), read_only=True).rows == [
-        {"id": 1}
-    ]
-
+    assert store.execute_in(with_name, setup=(SETTING, (big,)), read_only=True).rows == [{"id": 1}]

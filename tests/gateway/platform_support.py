@@ -46,8 +46,8 @@ def app_client(
     finally:
         if services.platform is not None:
             services.platform.close()
-        if services.auth is not None:
-            services.auth.close()
+        if "auth" in services.provided:
+            services.provided["auth"].close()
 
 
 def anon(config: Config, **extra: str) -> dict[str, str]:

@@ -62,7 +62,7 @@ class Board:
 
     def user(self, sub: str | None = None, **claims: Any) -> str:
         """Return an access token for a user (a new one unless `sub` is given)."""
-        auth = self.services.auth
+        auth = self.services.provided["auth"]
         assert auth is not None
         now = int(time.time())
         return auth.tokens.sign(
@@ -115,8 +115,8 @@ class Board:
 
     def close(self) -> None:
         """Close MagAuth's and the gateway's pools (the platform owns the REST stores)."""
-        if self.services.auth is not None:
-            self.services.auth.close()
+        if "auth" in self.services.provided:
+            self.services.provided["auth"].close()
         platform = getattr(self.services, "platform", None)
         if platform is not None:
             platform.close()

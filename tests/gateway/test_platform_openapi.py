@@ -207,8 +207,8 @@ def test_a_postgres_ddl_from_another_connection_shows_within_seconds(
             assert gadgets["properties"]["at"]["format"] == "date-time"
             assert services.platform is not None
             services.platform.close()  # release the pools before the database is dropped
-            if services.auth is not None:
-                services.auth.close()
+            if "auth" in services.provided:
+                services.provided["auth"].close()
 
 
 def test_schema_reload_command_reloads_every_gateway_process(home: Path, keys: Keys) -> None:

@@ -154,7 +154,7 @@ def test_embedded_tables_follow_their_own_rules(board: Board, users: tuple[str, 
 
 
 def test_the_boards_own_tables_are_not_exposed(board: Board) -> None:
-    auth = board.services.auth
+    auth = board.services.provided["auth"]
     assert auth is not None and "auth_users" in auth.store.adapter.refresh_schema().tables
     for table in ("auth_users", "auth_refresh_tokens", "mobo_migrations"):
         got = board.get(table)

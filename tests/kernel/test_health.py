@@ -17,8 +17,12 @@ def test_first_good_round_is_healthy_without_an_event() -> None:
 
 
 def test_failures_walk_degraded_critical_failed() -> None:
-    assert feed(CardHealth(), "+---") == [Health.HEALTHY, Health.DEGRADED, Health.CRITICAL,
-                                          Health.FAILED]
+    assert feed(CardHealth(), "+---") == [
+        Health.HEALTHY,
+        Health.DEGRADED,
+        Health.CRITICAL,
+        Health.FAILED,
+    ]
 
 
 def test_threshold_one_fails_at_once() -> None:

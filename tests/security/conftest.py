@@ -71,8 +71,8 @@ def in_process_app(engine: str, tmp: Path) -> Iterator[App]:
         try:
             yield App(engine, app, config.secrets.anon_key, config.secrets.service_role_key)
         finally:
-            if services.auth is not None:
-                services.auth.close()
+            if "auth" in services.provided:
+                services.provided["auth"].close()
             stores.close()  # before the database is dropped
 
 

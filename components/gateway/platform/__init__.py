@@ -35,6 +35,7 @@ __all__ = ["Platform", "mount"]
 def mount(app: falcon.App, config: Config, services: Services) -> Platform:
     """Add the platform middleware and routes to `app`; return the Platform."""
     platform = Platform(config, services)
+    services.platform = platform  # the gateway's own resources and tests reach it here
     settings = platform.settings
     app.add_middleware(
         [

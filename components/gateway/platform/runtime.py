@@ -60,12 +60,12 @@ class Platform:
         self.identify = Identifier(self.auth, config.secrets)  # the Principal, once a request
 
     def auth(self) -> Authenticator:
-        """MagAuth (set on the services after mount), or the board's two keys without it."""
-        return self.services.auth or self._project_keys
+        """MagAuth (what the auth card's mount returned), or the board's two keys without it."""
+        return self.services.provided.get("auth") or self._project_keys
 
     @property
     def auth_plugged(self) -> bool:
-        return self.services.auth is not None
+        return "auth" in self.services.provided
 
     def on_request(self) -> None:
         """Start this process's threads with its first request (after any fork)."""

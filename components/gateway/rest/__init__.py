@@ -49,7 +49,7 @@ def mount(app: falcon.App, config: Config, services: Any) -> RestApi:
     stores = gateway_stores(config, services)
     api = RestApi(
         stores,
-        authenticator(config, lambda: getattr(services, "auth", None)),
+        authenticator(config, lambda: services.provided.get("auth")),
         load_permissions(config, stores),
         aggregates=config.gateway.aggregates,
     )

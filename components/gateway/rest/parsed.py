@@ -110,7 +110,7 @@ def _template(
     params, count = [], 0
     for key, value in shape:
         if value is not None and value.startswith(_HOLE):
-            value = f"{value[len(_HOLE):]}{_HOLE}{count}"
+            value = f"{value[len(_HOLE) :]}{_HOLE}{count}"
             count += 1
         params.append((key, value))
     try:
