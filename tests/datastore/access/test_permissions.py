@@ -52,7 +52,7 @@ def test_load_permissions_reads_every_store_without_opening_it(tmp_path: Path) -
         tmp_path / "home", main, {"t": {"anon": ["select"]}}, others={"other": other}
     )
     found = load_permissions(config, Datastores.from_config(config))
-    assert set(found) == {"main", "o"}
-    declared, undeclared = found["main"], found["o"]
+    assert set(found) == {"main", "other"}
+    declared, undeclared = found["main"], found["other"]
     assert declared is not None and declared.rule("t").allows("anon", "select")
     assert undeclared is not None and not undeclared.rule("t").allows("anon", "select")
