@@ -33,8 +33,22 @@ class Principal:
         return str(sub) if sub else None
 
 
+def presented(headers: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """Return (apikey, bearer) from request headers, whatever their case (never a query
+    string: credentials in URLs end up in logs)."""
+    lowered = {str(k).lower(): v for k, v in headers.items()}
+    apikey = (lowered.get("apikey") or "").strip() or None
+    auth = (lowered.get("authorization") or "").strip()
+    bearer = auth[7:].strip() or None if auth[:7].lower() == "bearer " else None
+    return apikey, bearer
+
+
 class Unauthenticated(MoboError):
-    """No credentials, or credentials refused; `code` is PostgREST's (PGRST301/302/303)."""
+    """No credentials, or credentials refused; `code` is PostgREST's (PGRST301/302/303).
+
+    MagAuth's own refusals (`TokenError` and kin) are subclasses, so a card that serves
+    requests catches this one type whether or not the auth card is plugged.
+    """
 
     code = "PGRST301"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from mobo.principal import Principal
+from mobo.principal import Principal, presented
 
 from .apikeys import PREFIX, ApiKeyError, ApiKeys
 from .tokens import Claims, TokenError, TokenMalformed, Tokens
@@ -29,14 +29,6 @@ class KeyRefused(TokenError):
 
     error_code = "bad_api_key"
 
-
-def presented(headers: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """Return (apikey, bearer) from request headers, whatever their case."""
-    lowered = {str(k).lower(): v for k, v in headers.items()}
-    apikey = (lowered.get("apikey") or "").strip() or None
-    auth = (lowered.get("authorization") or "").strip()
-    bearer = auth[7:].strip() or None if auth[:7].lower() == "bearer " else None
-    return apikey, bearer
 
 
 class Authenticator:

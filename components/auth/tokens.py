@@ -27,7 +27,7 @@ from typing import Any
 
 import jwt
 
-from mobo.exceptions import MoboError
+from mobo.principal import Unauthenticated
 
 from .keys import Keyring
 from .settings import PROJECT_KEY_ISSUER, AuthSettings
@@ -35,7 +35,7 @@ from .settings import PROJECT_KEY_ISSUER, AuthSettings
 LEEWAY_S = 0  # GoTrue allows no clock skew either
 
 
-class TokenError(MoboError):
+class TokenError(Unauthenticated):
     """A token was refused; the message says why, in words safe to show the caller."""
 
     code = "PGRST301"

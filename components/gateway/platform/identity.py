@@ -48,18 +48,18 @@ class ProjectKeys:
         self._keys = (("service_role", secrets.service_role_key), ("anon", secrets.anon_key))
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
-        from components.auth.principal import NoCredentials, presented
-        from components.auth.tokens import TokenError
-        from mobo.principal import Principal
+        from mobo.principal import Principal, presented
 
         apikey, bearer = presented(headers)
         key = bearer or apikey
         if key is None:
-            raise NoCredentials("No API key found in request")
+            raise Unauthenticated("No API key found in request", code="PGRST302")
         for role, expected in self._keys:
             if expected and hmac.compare_digest(key.encode(), expected.encode()):
                 return Principal(role, {"role": role})
-        raise TokenError("the auth card is unplugged: use the board's anon or service_role key")
+        raise Unauthenticated(
+            "the auth card is unplugged: use the board's anon or service_role key"
+        )
 
 
 def credential(req: falcon.Request) -> tuple[str | None, str | None]:
@@ -108,7 +108,7 @@ class Identifier:
     def _verify(self, req: falcon.Request) -> Principal | None:
         try:
             return self._auth().authenticate(req.headers)
-        except Exception as exc:  # a TokenError, or the key store being down
+        except Exception as exc:  # Unauthenticated, or the key store being down
             req.context.auth_error = exc
             LOGGER.debug("credentials refused on %s %s: %s", req.method, req.path, exc)
             return None
@@ -129,7 +129,8 @@ def principal(req: falcon.Request, auth: Authenticator) -> Principal | None:
 
 
 def authenticated(req: falcon.Request, auth: Authenticator) -> Principal:
-    """Return the request's Principal, or raise what refused it (MagAuth's TokenError)."""
+    """Return the request's Principal, or raise what refused it (Unauthenticated: MagAuth's
+    TokenError, or the stand-in's)."""
     found = principal(req, auth)
     if found is not None:
         return found
@@ -141,11 +142,9 @@ def authenticated(req: falcon.Request, auth: Authenticator) -> Principal:
 
 def identify(req: falcon.Request, auth: Authenticator) -> Principal:
     """Return the request's Principal; raise Unauthenticated if it has none or a bad one."""
-    from components.auth.tokens import TokenError
-
     try:
         return authenticated(req, auth)
-    except TokenError as exc:
+    except Unauthenticated as exc:  # MagAuth's TokenError included
         raise Unauthenticated(str(exc), code=exc.code) from None
 
 

@@ -11,11 +11,9 @@ import hmac
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from components.auth.principal import NoCredentials, presented
-from components.auth.tokens import TokenError
 from components.gateway.rest import errors
 from mobo.kernel.config import Config
-from mobo.principal import Principal
+from mobo.principal import Principal, Unauthenticated, presented
 
 if TYPE_CHECKING:
     from components.auth.runtime import MagAuth
@@ -32,7 +30,7 @@ def authenticator(config: Config, auth: Callable[[], MagAuth | None]) -> Authent
             if magauth is not None:
                 return magauth.authenticate(headers)
             return project_key(config, headers)
-        except TokenError as exc:
+        except Unauthenticated as exc:
             raise errors.api_error(
                 401, exc.code, str(exc), headers={"WWW-Authenticate": "Bearer"}
             ) from None
@@ -45,11 +43,11 @@ def project_key(config: Config, headers: Mapping[str, str]) -> Principal:
     apikey, bearer = presented(headers)
     key = bearer or apikey
     if key is None:
-        raise NoCredentials("No API key found in request")
+        raise Unauthenticated("No API key found in request", code="PGRST302")
     secrets = config.secrets
     for role, expected in (("service_role", secrets.service_role_key), ("anon", secrets.anon_key)):
         if expected and hmac.compare_digest(key.encode(), expected.encode()):
             return Principal(role, {"role": role})
-    raise TokenError(
+    raise Unauthenticated(
         "invalid JWT: the auth card is unplugged; use the board's anon or service_role key"
     )
