@@ -6,6 +6,7 @@ description = "The example card of docs/cards.md"
 depends_on = ["redis"]         # must be plugged, and start first
 after = ["auth"]               # start first when plugged; not required
 config_sections = ["example"]  # mobo.toml sections that are its own ("x.*": tables by name)
+consumes = ["datastore.changes"]  # what of other cards it reads (here: MagDS's change feed)
 
 [provides]                     # every reference is `module:attr`, in the card's own package
 program = false                # true: a supervised process, `mobo run example`
@@ -17,6 +18,7 @@ health_checks = []             # the monitor calls check(board, pid) -> Check
 
 status = "example.status:summary"     # hook: the card's fields in `mobo status`
 secrets = "example.keys:generate"     # hook: secrets it needs, made at init and plug
+init_config = "example.settings:initial"  # hook: its section of a new mobo.toml
 
 [provides.bus_handlers]        # event pattern = handler(board, event)
 "backup.*" = "example.handlers:on_backup"
@@ -45,7 +47,7 @@ REFERENCE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z
 REFERENCE_LISTS = ("routes", "middleware", "jobs", "cli", "health_checks")
 PROVIDES = ("program", *REFERENCE_LISTS, "bus_handlers")
 # single `module:function` references the kernel calls (see docs/cards.md, "Hooks")
-HOOKS = ("status", "secrets")
+HOOKS = ("status", "secrets", "init_config")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,9 @@ class Manifest:
     after: tuple[str, ...] = ()  # cards to start first when plugged; none is required
     events: dict[str, str] = field(default_factory=dict)  # event type -> description
     config_sections: tuple[str, ...] = ()  # its mobo.toml sections; "x.*": tables by name
+    # facilities of other cards it reads, as "card.facility" (e.g. "datastore.changes"):
+    # the providing card asks the registry whether any plugged card consumes it
+    consumes: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:
@@ -102,6 +107,7 @@ def load_manifest(path: Path) -> Manifest:
         after=_strings(raw, "after", path),
         events=_events(raw.get("events", {}), path),
         config_sections=_strings(raw, "config_sections", path),
+        consumes=_strings(raw, "consumes", path),
     )
 
 

@@ -6,7 +6,6 @@ import dataclasses
 import fcntl
 import os
 import secrets
-import socket
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,8 +16,6 @@ from mobo.exceptions import ConfigError
 from mobo.kernel import supervisor as sv
 from mobo.kernel.config import Config, Secrets, load_config
 from mobo.kernel.registry import Registry
-
-REALTIME_PORT = 6001  # Soketi's default; the HTTP API takes the next port
 
 CONFIG_TEMPLATE = """\
 # MagFlock board configuration. Every key can be overridden from the environment as
@@ -47,14 +44,7 @@ threads = {threads}
 [worker]
 queues = ["default", "backup", "sentinel"]
 
-[realtime]
-# MagWS: Pusher protocol 7 at ws://host:port/app/<key>, Pusher's HTTP API on http_port.
-# `external = "http://soketi:6001"` publishes to an existing Soketi instead (docs/realtime.md).
-host = "{host}"
-port = {rt_port}
-http_port = {rt_http_port}
-
-[log]
+{card_sections}[log]
 level = "info"   # debug, info, warning, error, critical; hot-reloaded
 
 [cards]
@@ -82,7 +72,6 @@ def init_home(home: Path, *, force: bool = False, port: int | None = None) -> In
             "(its secrets will be replaced)",
         )
     board_id = secrets.token_hex(4)
-    rt_port, rt_http_port = realtime_ports()
     config_path.write_text(
         CONFIG_TEMPLATE.format(
             board_id=board_id,
@@ -91,8 +80,7 @@ def init_home(home: Path, *, force: bool = False, port: int | None = None) -> In
             port=port or defaults.GATEWAY_PORT,
             workers=defaults.GATEWAY_WORKERS,
             threads=defaults.GATEWAY_THREADS,
-            rt_port=rt_port,
-            rt_http_port=rt_http_port,
+            card_sections=card_sections(),
         )
     )
     config = load_config(home, environ={})
@@ -103,22 +91,16 @@ def init_home(home: Path, *, force: bool = False, port: int | None = None) -> In
     return InitResult(home, board_id, config_path, config.secrets_path)
 
 
-def realtime_ports() -> tuple[int, int]:
-    """Soketi's ports (6001 and 6002 for the HTTP API) when free, else two free ones.
-
-    A second board initialised on the same machine then boots without a port clash.
-    """
-    wanted = (REALTIME_PORT, REALTIME_PORT + 1)
-    if all(sv.port_free(defaults.GATEWAY_HOST, port) for port in wanted):
-        return wanted
-    socks = [socket.socket() for _ in wanted]
-    try:
-        for sock in socks:
-            sock.bind((defaults.GATEWAY_HOST, 0))
-        return socks[0].getsockname()[1], socks[1].getsockname()[1]
-    finally:
-        for sock in socks:
-            sock.close()
+def card_sections() -> str:
+    """The sections the cards write into a new mobo.toml: each card's `[provides]
+    init_config` hook returns its own (TOML text), in the registry's order."""
+    registry = Registry.discover()
+    blocks = []
+    for name in registry.names:
+        hook = registry.hook(name, "init_config")
+        if hook is not None:
+            blocks.append(hook().rstrip("\n") + "\n\n")
+    return "".join(blocks)
 
 
 def card_secrets(config: Config, cards: Iterable[str] | None = None) -> dict[str, str]:

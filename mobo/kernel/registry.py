@@ -115,6 +115,13 @@ class Registry:
             raise ManifestError(f"{manifest.path}/__init__.py defines no `CARD`")
         return card
 
+    def consumers(self, facility: str, unplugged: Iterable[str] = ()) -> list[str]:
+        """Return the plugged cards whose manifest `consumes` a facility (`datastore.changes`)."""
+        left_out = set(unplugged)
+        return [
+            n for n in self.names if n not in left_out and facility in self.manifests[n].consumes
+        ]
+
     def hook(self, name: str, hook: str) -> Callable[..., Any] | None:
         """Return the function a card's manifest names for `hook` (`[provides] status =
         "module:function"`), imported now; None when the card declares no such hook."""

@@ -30,6 +30,7 @@ class BoardHome:
     home: Path
     port: int
     env: dict[str, str]
+    cwd: Path | None = None  # `python -m mobo` imports from here first (a copied tree)
 
     def mobo(
         self, *args: str, timeout: float = 60, check: bool = True, env: dict[str, str] | None = None
@@ -37,6 +38,7 @@ class BoardHome:
         proc = subprocess.run(
             [*MOBO, *args],
             env={**self.env, **(env or {})},
+            cwd=self.cwd,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -70,13 +72,13 @@ class BoardHome:
             return set()
 
 
-def make_home(extra_env: dict[str, str] | None = None) -> BoardHome:
+def make_home(extra_env: dict[str, str] | None = None, cwd: Path | None = None) -> BoardHome:
     # a short path: supervisor's and redis's unix sockets must fit in 107 bytes
     home = Path(tempfile.mkdtemp(prefix="mobo-", dir="/tmp"))
     port = free_port()
     env = {**os.environ, "MOBO_HOME": str(home), **(extra_env or {})}
     env.pop("MOBO_REDIS_URL", None) if "MOBO_REDIS_URL" not in (extra_env or {}) else None
-    board = BoardHome(home, port, env)
+    board = BoardHome(home, port, env, cwd)
     board.mobo("init", "--port", str(port))
     # `mobo init` takes 6001/6002 for realtime when free; boards made before any boots
     # would all take them, so each test board gets its own

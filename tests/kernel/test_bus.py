@@ -170,7 +170,7 @@ def test_slow_handler_delays_neither_publisher_nor_other_handlers(
     bus.on("*", stuck)
     bus.on("*", fast)
     with caplog.at_level(logging.WARNING, logger="mobo.kernel.bus"):
-        sent = [bus.emit("api.request", {"n": n}) for n in range(5)]
+        sent = [bus.emit("health.degraded", {"n": n}) for n in range(5)]
         assert slow_started.wait(WAIT_S)
         fast.wait_for(5)
 
@@ -201,7 +201,7 @@ def test_namespaces_isolate_boards(
 
 
 def test_history_returns_the_last_matching_events_oldest_first(bus: Bus) -> None:
-    types = ["component.started", "system.ready", "component.failed", "api.request"]
+    types = ["component.started", "system.ready", "component.failed", "health.degraded"]
     for type_ in types:
         bus.emit(type_)
 
@@ -216,10 +216,10 @@ def test_history_returns_the_last_matching_events_oldest_first(bus: Bus) -> None
 def test_history_pages_through_a_long_stream(bus: Bus) -> None:
     bus.emit("system.ready")
     for n in range(450):
-        bus.emit("api.request", {"n": n})
+        bus.emit("health.degraded", {"n": n})
 
     assert [e.type for e in bus.history(5, "system.*")] == ["system.ready"]
-    assert [e.data["n"] for e in bus.history(3, "api.*")] == [447, 448, 449]
+    assert [e.data["n"] for e in bus.history(3, "health.*")] == [447, 448, 449]
 
 
 def test_follow_misses_nothing_emitted_after_history(bus: Bus) -> None:
@@ -266,7 +266,7 @@ def test_emit_with_redis_unreachable_returns_at_once(
     bus = make_bus(client=dead)
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="mobo.kernel.bus"):
-        events = [bus.emit("api.request", {"n": n}) for n in range(20)]
+        events = [bus.emit("health.degraded", {"n": n}) for n in range(20)]
     elapsed = time.monotonic() - started
 
     assert all(isinstance(e, Event) for e in events)
@@ -357,7 +357,7 @@ def test_events_from_another_process_are_delivered(bus: Bus, keys: Keys, redis_u
 
 def test_wire_json_is_the_envelope_byte_for_byte() -> None:
     data = {"id": "b1", "at": datetime.now(UTC), "stores": ["main"], "nested": {"n": 1}}
-    event = make_event("backup.completed", data, card="x", context=Context(actor="a").child())
+    event = make_event("component.started", data, card="x", context=Context(actor="a").child())
 
     assert wire_json(event) == event.to_json()
 
@@ -394,11 +394,11 @@ def test_listener_receives_only_the_types_its_handlers_want(
     inbox = Inbox()
     listener.on("schema.*", inbox)
     for _ in range(20):
-        emitter.emit("api.request", {"status": 200})
+        emitter.emit("health.degraded", {"status": 200})
     emitter.emit("schema.reloaded")
     assert inbox.wait_for(1)[0].type == "schema.reloaded"
     time.sleep(0.1)
-    assert listener._listener.received == 1  # the api.request events never reached this process
+    assert listener._listener.received == 1  # the health.degraded events never reached this process
 
 
 def test_redis_subscriptions_follow_on_and_off(
@@ -478,7 +478,7 @@ def test_listener_subscribes_again_to_what_handlers_want_after_reconnecting(
         {keys.event_channel("cache.invalidated")},
         1,
     )
-    bus.emit("api.request", {"status": 200})
+    bus.emit("health.degraded", {"status": 200})
     bus.emit("schema.reloaded")
     assert inbox.wait_for(1)[0].type == "schema.reloaded"
 

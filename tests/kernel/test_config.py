@@ -157,3 +157,13 @@ def test_a_section_is_accepted_when_a_card_claims_it(
     monkeypatch.setenv("MOBO_CARD_PATH", str(tmp_path / "cards"))
     config = load_config(home, environ={"MOBO_SENTINEL_MODE": "strict"})
     assert config.section("sentinel") == {"rules": ["a"], "mode": "strict"}
+
+
+def test_init_writes_the_sections_cards_give_it(home: Path) -> None:
+    """The realtime card's init_config hook writes [realtime], on ports nothing holds."""
+    pytest.importorskip("components.realtime", reason="the realtime card was deleted")
+    init_home(home)
+    config = load_config(home, environ={})
+    section = config.section("realtime")
+    assert {"host", "port", "http_port"} <= set(section)
+    assert section["port"] != section["http_port"]

@@ -200,3 +200,18 @@ def test_every_real_cards_references_resolve(key: str) -> None:
     """No manifest names something that is not there."""
     registry = Registry.discover()
     assert provided(registry, registry.names, key) is not None
+
+
+def test_consumers_are_the_plugged_cards_that_name_the_facility(tmp_path: Path) -> None:
+    card(tmp_path, "feed")
+    card(tmp_path, "reader", extra='consumes = ["feed.changes"]\n')
+    card(tmp_path, "other", extra='consumes = ["feed.other"]\n')
+    registry = Registry.discover(tmp_path)
+    assert registry.consumers("feed.changes") == ["reader"]
+    assert registry.consumers("feed.changes", unplugged=["reader"]) == []
+
+
+def test_init_config_is_a_hook(tmp_path: Path) -> None:
+    card(tmp_path, "a", extra='[provides]\ninit_config = "a.initial:section"\n')
+    manifest = load_manifest(tmp_path / "a" / "manifest.toml")
+    assert manifest.provides.hooks == {"init_config": "a.initial:section"}

@@ -31,10 +31,9 @@ from .settings import CaptureSettings, load_capture_settings
 
 LOGGER = logging.getLogger(__name__)
 
-# The cards that read the feed: with none of them plugged nothing is written (a stream
-# nobody reads would only cost a round trip per write). Named here until manifests can
-# declare what a card consumes.
-READERS = ("realtime",)
+# What a card names in its manifest's `consumes` to read the feed: with no such card
+# plugged nothing is written (a stream nobody reads would only cost a round trip per write)
+FACILITY = "datastore.changes"
 _ERRORS = (redis.RedisError, OSError)
 
 
@@ -42,8 +41,7 @@ def feed_read(config: Any) -> bool:
     """Tell whether this board has a card plugged that reads the change feed."""
     from mobo.kernel.registry import Registry
 
-    present = Registry.discover().names
-    return any(card in present and card not in config.cards.unplugged for card in READERS)
+    return bool(Registry.discover().consumers(FACILITY, config.cards.unplugged))
 
 
 def stream_for(config: Any) -> ChangeStream | None:
