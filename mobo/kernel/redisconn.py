@@ -14,9 +14,7 @@ from mobo.exceptions import BusUnavailable
 from mobo.kernel.keys import Keys
 
 
-def connect(
-    url: str, *, timeout: float | None = defaults.REDIS_SOCKET_TIMEOUT_S
-) -> redis.Redis:
+def connect(url: str, *, timeout: float | None = defaults.REDIS_SOCKET_TIMEOUT_S) -> redis.Redis:
     """Return a client for `url` (redis://, rediss:// or unix://); nothing is sent yet
     (`timeout` None: reads wait for ever)."""
     return redis.Redis.from_url(
