@@ -141,7 +141,7 @@ class Board:
         with self._attach_lock:
             if key not in self._attached:
                 self._attached[key] = factory()
-            return self._attached[key]  # type: ignore[no-any-return]
+            return self._attached[key]
 
     @cached_property
     def state(self) -> StateStore:

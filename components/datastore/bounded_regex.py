@@ -23,7 +23,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
-from re import _parser  # the parser `re.compile` uses: sizes the pattern before `regex` sees it
+from re import _parser  # type: ignore[attr-defined]  # private: typeshed has no stub for it
 
 import regex
 
@@ -36,6 +36,7 @@ MAX_UNITS = 10_000  # pattern size with counted repeats unrolled (about 1.5 MB c
 CACHE_SIZE = 64  # compiled patterns kept per process
 INVALID = "2201B"  # PostgreSQL's invalid_regular_expression
 UDF_RAISED = "user-defined function raised exception"
+# `re.compile`'s own parser sizes the pattern before `regex` sees it
 REPEATS = (_parser.MAX_REPEAT, _parser.MIN_REPEAT, _parser.POSSESSIVE_REPEAT)
 SLOW_HINT = (
     "Simplify the pattern: avoid nested or overlapping repetition such as (a+)+ or (a|aa)*, "

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .dialect import Dialect
-from .query import ALL, Column, Delete, Insert, Query, Resolution, Update
+from .query import ALL, Column, Delete, Insert, Query, Resolution, Update, Write
 from .schema import Table
 from .values import jsonable
 
@@ -79,10 +79,10 @@ class Watch:
         # widen=False: RETURNING only what the caller asked (a row policy may let the role
         # write rows it may not read); the changes then carry the request's rows or none
         self.widened = widen and can_return and query.returning != ALL
-        self.query: Query = self._widen(query) if self.widened else query
+        self.query: Write = self._widen(query) if self.widened else query
         self.rows_known = can_return and (widen or query.returning == ALL)
 
-    def _widen(self, query: Insert | Update | Delete) -> Query:
+    def _widen(self, query: Write) -> Write:
         hidden = tuple(Column(c.name, alias=HIDDEN + c.name) for c in self.table.columns)
         extra = () if query.returning is None else query.returning
         return replace(query, returning=(*extra, *hidden))

@@ -21,7 +21,7 @@ from . import values as v
 from .schema import Column, Kind
 
 TEMPORAL = (Kind.TIMESTAMP, Kind.TIMESTAMPTZ, Kind.DATE, Kind.TIME)
-PLAIN = frozenset({int, str, float, bool, type(None)})
+PLAIN: frozenset[type] = frozenset({int, str, float, bool, type(None)})
 
 
 class Codec:

@@ -18,8 +18,9 @@ one expression however its JSON keys are bound.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from mobo.exceptions import QueryError, UnsupportedFeature
 
@@ -402,11 +403,11 @@ class Compiler:
             template = dialect.like if op is Op.LIKE else dialect.ilike
             return template.format(col=lhs, val=self._param(params, like_pattern(value)))
         if op in (Op.MATCH, Op.IMATCH):
-            template = dialect.match if op is Op.MATCH else dialect.imatch
-            assert template is not None
+            matcher = dialect.match if op is Op.MATCH else dialect.imatch
+            assert matcher is not None
             if dialect.engine == "sqlite":  # the regex package runs it: refuse a bad one first
                 check_pattern(str(value))
-            return template.format(col=lhs, val=self._param(params, like_pattern(value)))
+            return matcher.format(col=lhs, val=self._param(params, like_pattern(value)))
         if op in FTS_FUNCTIONS:
             function = FTS_FUNCTIONS[op]
             if cond.config is None:
@@ -457,7 +458,7 @@ class Compiler:
             position = (positions or {}).get((order.column, order.json))
             if position is not None and self.dialect.nulls_order:
                 table.column(order.column)
-                terms.extend(self._order_terms(order, lambda p=position: str(p)))
+                terms.extend(self._order_terms(order, partial(str, position)))
                 continue
             if order.json is not None and not order.json.text:
                 if self.dialect.json_style != "postgres":
@@ -520,7 +521,7 @@ class Compiler:
         head: str,
         tail: tuple[str, tuple[object, ...]],
         names: tuple[str, ...],
-        rows: Sequence[dict[str, object]],
+        rows: Sequence[Mapping[str, object]],
         outputs: tuple[Output, ...],
     ) -> Statement:
         params: list[object] = []
@@ -550,6 +551,8 @@ def like_pattern(value: object) -> object:
     return value if value is None or isinstance(value, str) else str(value)
 
 
-def _batches(rows: Sequence[dict[str, object]], size: int) -> Iterator[Sequence[dict[str, object]]]:
+def _batches(
+    rows: Sequence[Mapping[str, object]], size: int
+) -> Iterator[Sequence[Mapping[str, object]]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]

@@ -166,8 +166,8 @@ def sqlite(version: tuple[int, ...] = (3, 40)) -> Dialect:
 
 def mysql(*, mariadb: bool = True, version: tuple[int, ...] = (10, 11)) -> Dialect:
     """Return MySQL's dialect; RETURNING on INSERT needs MariaDB 10.5, on DELETE 10.0."""
-    returning = frozenset()
-    json_equal = "{col} = CAST({val} AS JSON)"  # MySQL compares JSON values
+    returning: frozenset[str] = frozenset()
+    json_equal: str | None = "{col} = CAST({val} AS JSON)"  # MySQL compares JSON values
     if mariadb:  # JSON is text there: JSON_EQUALS (10.7+) compares it as JSON; `= 1`
         # because a bare JSON_EQUALS(NULL, x) in a WHERE clause is taken as true (10.11)
         json_equal = "(JSON_EQUALS({col}, {val}) = 1)" if version >= (10, 7) else None

@@ -252,15 +252,14 @@ def shape_of(node: Filter | None, values: list[object]) -> object:
     """Return the shape of a filter tree (hashable) and append its values to `values`."""
     if node is None:
         return None
-    cls = type(node)
-    if cls is Cond:
+    if type(node) is Cond:
         op = node.op
         if op in PLAIN_OPS and node.json is None and node.modifier is None:
             values.append(node.value)
             return (node.column, op, node.negate)
         return _cond_shape(node, values)
-    if cls is And or cls is Or:
-        shapes: list[object] = ["and" if cls is And else "or"]
+    if type(node) is And or type(node) is Or:
+        shapes: list[object] = ["and" if type(node) is And else "or"]
         for child in node.nodes:
             if type(child) is Cond:  # the common case, without a call per level
                 op = child.op

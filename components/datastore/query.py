@@ -323,6 +323,7 @@ class Delete:
 
 
 Query = Select | Insert | Update | Delete
+Write = Insert | Update | Delete
 
 
 def filter_columns(node: Filter | None) -> Iterator[str]:

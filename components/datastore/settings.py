@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from mobo.exceptions import ConfigError
@@ -73,7 +74,8 @@ def parse_settings(
                 f"datastores.{name}.{key} is not a setting of a {engine} store",
                 hint=f"{engine} stores take: {', '.join(allowed)}",
             )
-    values = {
+    # Any: _typed() checked each value against its key (an int, a float or a string)
+    values: dict[str, Any] = {
         k: _typed(name, k, v) for k, v in raw.items() if k != "engine" and k not in OTHER_CARDS_KEYS
     }
     settings = StoreSettings(engine=engine, **values)
@@ -161,8 +163,4 @@ def _check(name: str, settings: StoreSettings, home: Path | None) -> StoreSettin
     path = settings.path or f"data/{name}.db"
     if path != ":memory:" and home is not None and not Path(path).is_absolute():
         path = str(home / path)
-    return StoreSettings(**{**_as_dict(settings), "path": path})
-
-
-def _as_dict(settings: StoreSettings) -> dict[str, object]:
-    return {f.name: getattr(settings, f.name) for f in fields(settings)}
+    return replace(settings, path=path)

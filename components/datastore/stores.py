@@ -178,7 +178,7 @@ class Datastores:
             self._pid = os.getpid()
 
     def _emit(self, changes: Sequence[Change]) -> None:
-        bus = self._bus() if callable(self._bus) else self._bus  # type: ignore[operator]
+        bus = self._bus() if callable(self._bus) else self._bus
         if bus is not None:
             bus.emit_many(CHANGE_EVENT, [change.to_dict() for change in changes])
         if self._stream is not None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import redis
 
@@ -27,12 +27,13 @@ from mobo.kernel.config import Config, RedisSection, load_config
 from mobo.kernel.keys import Keys
 from mobo.kernel.logger import setup_logging
 from mobo.kernel.post import RedisChoice, choose_redis, run_post
-from mobo.kernel.redisconn import connect
+from mobo.kernel.redisconn import connect, hmget
 from mobo.kernel.registry import Registry
 from mobo.kernel.state import StateStore
 from mobo.states import CardState, SystemState
 
 LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
 STAGES = ("pre-boot", "kernel init", "POST", "load cards", "start services", "READY")
 
 
@@ -137,7 +138,7 @@ class BootManager:
         result.kernel_ms = kernel_ms
         return result
 
-    def _stage(self, name: str, fn):  # type: ignore[no-untyped-def]
+    def _stage(self, name: str, fn: Callable[[], T]) -> T:
         self.reporter.stage(name)
         start = time.perf_counter()
         try:
@@ -317,7 +318,7 @@ def _forget(client: redis.Redis, keys: Keys, name: str) -> None:
 def _reported_state(client: redis.Redis, keys: Keys, name: str, since: float) -> str | None:
     """Return the state a card reported during this boot, or None."""
     try:
-        state, updated = client.hmget(keys.card(name), ["state", "updated"])
+        state, updated = hmget(client, keys.card(name), ["state", "updated"])
     except redis.ConnectionError:
         return None
     if not state or not updated or float(updated) < since:

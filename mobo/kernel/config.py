@@ -26,8 +26,8 @@ LEVELS = ("debug", "info", "warning", "error", "critical")
 def _opt(
     default: Any,
     *,
-    lo: int | None = None,
-    hi: int | None = None,
+    lo: float | None = None,
+    hi: float | None = None,
     choices: tuple[str, ...] | None = None,
     hot: bool = False,
 ) -> Any:

@@ -15,6 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from mobo.contract import Board, Check
+from mobo.kernel.redisconn import hmget
 from mobo.states import Health
 
 TRANSITION_EVENTS = {
@@ -103,7 +104,7 @@ class RestartPolicy:
 
 def heartbeat_check(board: Board, card: str, pid: int | None) -> Check:
     """Check that a card's process reported recently, from that very pid."""
-    raw = board.redis.hmget(board.keys.card(card), ["pid", "updated", "state", "detail"])
+    raw = hmget(board.redis, board.keys.card(card), ["pid", "updated", "state", "detail"])
     reported_pid, updated, state, detail = (v.decode() if v else "" for v in raw)
     if pid is None:
         return Check(card, False, "process not running")

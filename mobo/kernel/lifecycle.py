@@ -16,7 +16,7 @@ from mobo.kernel.bus import Bus
 from mobo.kernel.config import Config, RedisSection, load_config
 from mobo.kernel.home import add_card_secrets
 from mobo.kernel.keys import Keys
-from mobo.kernel.redisconn import connect
+from mobo.kernel.redisconn import connect, hmget
 from mobo.kernel.registry import Registry
 from mobo.kernel.status import board_redis_url, state_store
 from mobo.states import CardState, SystemState
@@ -164,7 +164,7 @@ class Lifecycle:
         deadline = time.monotonic() + defaults.BOOT_CARD_TIMEOUT_S
         while time.monotonic() < deadline:
             try:
-                state, updated = client.hmget(key, ["state", "updated"])
+                state, updated = hmget(client, key, ["state", "updated"])
             except redis.ConnectionError:
                 state = updated = None
             if (

@@ -14,6 +14,7 @@ password, token or JWT passed to a log call never reaches a file. `read_logs` an
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -93,8 +94,9 @@ class RedactingFilter(logging.Filter):
         except Exception:  # a broken log call: let the handler report it
             return True
         record.msg, record.args = redact_text(message), None
-        if getattr(record, "data", None) is not None:
-            record.data = redact(record.data)
+        data = getattr(record, "data", None)
+        if data is not None:  # `extra={"data": ...}` sets it in the record's __dict__
+            vars(record)["data"] = redact(data)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -142,7 +144,7 @@ class JsonFormatter(logging.Formatter):
 class CardFileHandler(RotatingFileHandler):
     """A rotating file handler whose files are created 0640 (or stricter)."""
 
-    def _open(self) -> TextIO:
+    def _open(self) -> io.TextIOWrapper:
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         fd = os.open(self.baseFilename, flags, LOG_FILE_MODE)
         try:  # an older file may have been created looser than we want
@@ -153,7 +155,7 @@ class CardFileHandler(RotatingFileHandler):
             raise
 
 
-class CardStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class CardStreamHandler(logging.StreamHandler[TextIO]):
     """The optional stderr copy of a card's log (same JSON)."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -13,8 +14,9 @@ from mobo.exceptions import BusUnavailable
 from mobo.kernel.keys import Keys
 
 
-def connect(url: str, *, timeout: float = defaults.REDIS_SOCKET_TIMEOUT_S) -> redis.Redis:
-    """Return a client for `url` (redis://, rediss:// or unix://); nothing is sent yet."""
+def connect(url: str, *, timeout: float | None = defaults.REDIS_SOCKET_TIMEOUT_S) -> redis.Redis:
+    """Return a client for `url` (redis://, rediss:// or unix://); nothing is sent yet
+    (`timeout` None: reads wait for ever)."""
     return redis.Redis.from_url(
         url,
         socket_connect_timeout=defaults.REDIS_CONNECT_TIMEOUT_S,
@@ -57,9 +59,16 @@ def report_card(
 ) -> None:
     """Write a card's reported fields and refresh its heartbeat, in one round trip."""
     pipe = client.pipeline(transaction=False)
-    pipe.hset(keys.card(card), mapping={**fields, "updated": f"{time.time():.3f}"})
+    # redis-py types `mapping` as Mapping[FieldT, ...], invariant in its key: a dict[str, str]
+    # is refused though every str is a FieldT
+    pipe.hset(keys.card(card), mapping={**fields, "updated": f"{time.time():.3f}"})  # type: ignore[dict-item]
     pipe.set(keys.heartbeat(card), "1", ex=ttl)
     pipe.execute()
+
+
+def hmget(client: redis.Redis, key: str, fields: list[str]) -> list[bytes | None]:
+    """Return the values of `fields` in the hash `key` (bytes: our clients never decode)."""
+    return cast("list[bytes | None]", client.hmget(key, fields))
 
 
 def read_cards(client: redis.Redis, keys: Keys, names: list[str]) -> dict[str, dict[str, str]]:

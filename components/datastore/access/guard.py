@@ -56,7 +56,7 @@ class Guard:
             return None
         uid = self.principal.user_id
         # no user, no rows: `owner = NULL` is never true, as `owner = auth.uid()` for anon
-        return q.Cond(column, "in", ()) if uid is None else q.Cond(column, "eq", uid)
+        return q.Cond(column, q.Op.IN, ()) if uid is None else q.Cond(column, q.Op.EQ, uid)
 
     def own(self, table: str, rows: Sequence[Row]) -> tuple[Row, ...]:
         """Return insert rows with the owner column set to the caller (refusing others)."""
@@ -87,7 +87,7 @@ class Guard:
         uid = self.principal.user_id
         if uid is None:
             return q.And(())  # every row is someone else's
-        return q.Or((q.Cond(column, "neq", uid), q.Cond(column, "is", "null")))
+        return q.Or((q.Cond(column, q.Op.NEQ, uid), q.Cond(column, q.Op.IS, "null")))
 
     def _uid(self, table: str) -> str:
         uid = self.principal.user_id

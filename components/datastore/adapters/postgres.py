@@ -60,7 +60,8 @@ class PostgresAdapter(SqlAdapter):
 
     def _open(self) -> dialect.Dialect:
         settings = self.settings
-        kwargs = {
+        assert settings.dsn is not None  # parse_settings() refuses a postgres store without one
+        kwargs: dict[str, Any] = {
             "autocommit": True,
             "connect_timeout": max(1, round(settings.connect_timeout_s)),
             "application_name": f"magflock:{self.name}"[:63],
@@ -394,7 +395,7 @@ def _validate(prepared: Any, sent: tuple[Any, bytes, Any, int], results: list[An
 def _exchange(pgconn: Any, count: int) -> Any:
     """Flush what was sent and read `count` result groups (the last one the Sync's)."""
     yield from send(pgconn)
-    groups = []
+    groups: list[Any] = []
     while len(groups) < count:
         groups.append((yield from fetch_many(pgconn)))
     return groups

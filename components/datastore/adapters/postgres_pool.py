@@ -162,7 +162,7 @@ class FastPool:
 
     __slots__ = ("_closed", "_lock", "_parked", "_waiters", "pool")
 
-    def __init__(self, pool: psycopg_pool.ConnectionPool) -> None:
+    def __init__(self, pool: psycopg_pool.ConnectionPool[PooledConnection]) -> None:
         self.pool = pool
         self._lock = threading.Lock()
         self._parked: list[PooledConnection] = []
@@ -182,7 +182,7 @@ class FastPool:
                 return conn
             self.pool.putconn(conn)  # expired, drained or broken: the pool replaces it
         try:
-            return self.pool.getconn(timeout)  # type: ignore[return-value]
+            return self.pool.getconn(timeout)
         finally:
             with lock:
                 self._waiters -= 1
@@ -259,7 +259,7 @@ class Lend:
 
     def __enter__(self) -> PooledConnection:
         self._conn = self._pool.getconn()
-        return self._conn  # type: ignore[return-value]
+        return self._conn
 
     def __exit__(self, *exc: object) -> None:
         self._pool.putconn(self._conn)  # the pool rolls back a transaction left open

@@ -25,7 +25,7 @@ from ..dialect import Dialect
 from ..errors import SetupFailed, unavailable
 from ..plans import Plan, Plans
 from ..pool import PoolClosed, PoolTimeout
-from ..query import And, Cond, Delete, Insert, Op, Or, Query, Select, Update
+from ..query import And, Cond, Delete, Insert, Op, Or, Query, Select, Update, Write
 from ..schema import Schema, Table
 from ..values import jsonable
 from .base import Adapter, Health, Params, Result, Setup, Transaction
@@ -295,7 +295,7 @@ class SqlAdapter(Adapter):
             count = int(self._run(conn, plan.count_sql, count_params).rows[0][0])
         return Result(rows, count, len(rows))
 
-    def _change(self, query: Query, tx: Transaction | None) -> Result:
+    def _change(self, query: Write, tx: Transaction | None) -> Result:
         compiler = Compiler(self.dialect, self.introspect())
         table = compiler.check(query)  # every name resolved before any SQL is built
         watch = None
@@ -328,7 +328,7 @@ class SqlAdapter(Adapter):
         rows = [dict(zip(fetched.names, map(jsonable, row), strict=True)) for row in fetched.rows]
         return Result(rows, None, fetched.rowcount)
 
-    def _dispatch(self, compiler: Compiler, query: Query, conn: Any) -> Result:
+    def _dispatch(self, compiler: Compiler, query: Write, conn: Any) -> Result:
         if isinstance(query, Insert):
             return self._insert(compiler, query, conn)
         if isinstance(query, Delete):
@@ -401,15 +401,15 @@ def _observed(watch: Watch | None, result: Result, changes: list[Change]) -> Res
 
 def _keys_filter(table: Table, keys: Sequence[Sequence[object]]) -> Or:
     return Or(
-        [
+        tuple(
             And(
-                [
+                tuple(
                     Cond(name, Op.EQ, value)
                     for name, value in zip(table.primary_key, key, strict=True)
-                ]
+                )
             )
             for key in keys
-        ]
+        )
     )
 
 

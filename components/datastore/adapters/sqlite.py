@@ -106,8 +106,8 @@ class SqliteAdapter(SqlAdapter):
         start_statement()  # a fresh time budget for its regular expressions
         cursor = conn.execute(sql, () if params is None else params)
         rows = cursor.fetchall()
-        names = tuple(d[0] for d in cursor.description or ())
-        return Fetched(rows, cursor.rowcount, names)
+        columns = tuple(d[0] for d in cursor.description or ())
+        return Fetched(rows, cursor.rowcount, columns)
 
     def _load_schema(self, conn: Any) -> Schema:
         return load_schema(lambda sql, params: conn.execute(sql, params).fetchall())
