@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mobo.kernel.config import home_from_env, load_config
 
+if TYPE_CHECKING:
+    from mobo.kernel.lifecycle import Lifecycle
 
-def _lifecycle(ctx: click.Context):  # type: ignore[no-untyped-def]
+
+def _lifecycle(ctx: click.Context) -> Lifecycle:
     from mobo.kernel.lifecycle import Lifecycle
 
     return Lifecycle(load_config(home_from_env(ctx.obj)))
