@@ -43,8 +43,7 @@ def free_port() -> int:
 
 def mobo(home: Path, *args: str) -> None:
     env = {**os.environ, "MOBO_HOME": str(home)}
-    subprocess.run([sys.executable, "-m", "mobo", *args], env=env, check=True,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "mobo", *args], env=env, check=True, capture_output=True)
 
 
 def one_boot(keep: bool) -> tuple[dict, Path]:
@@ -52,8 +51,9 @@ def one_boot(keep: bool) -> tuple[dict, Path]:
     mobo(home, "init", "--port", str(free_port()))
     env = {**os.environ, "MOBO_HOME": str(home)}
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", HARNESS], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", HARNESS], env=env, check=True, capture_output=True, text=True
+    ).stdout
     result = json.loads(out.strip().splitlines()[-1])
     result["wall_ms"] = (time.perf_counter() - start) * 1000
     if not keep:
@@ -85,17 +85,23 @@ def main() -> None:
     for i in range(args.runs):
         result, home = one_boot(keep=i == args.runs - 1)
         runs.append(result)
-        print(f"run {i + 1}: kernel {result['kernel_ms']:6.1f} ms  READY {result['ready_ms']:7.1f}"
-              f" ms  wall {result['wall_ms']:7.1f} ms  cards {','.join(result['cards'])}")
+        print(
+            f"run {i + 1}: kernel {result['kernel_ms']:6.1f} ms  READY {result['ready_ms']:7.1f}"
+            f" ms  wall {result['wall_ms']:7.1f} ms  cards {','.join(result['cards'])}"
+        )
     try:
         rss, pss, procs = idle_memory(home, args.settle)
     finally:
         shutdown(home)
     med = {k: statistics.median(r[k] for r in runs) for k in ("kernel_ms", "ready_ms", "wall_ms")}
-    print(f"\nmedian of {args.runs}: kernel {med['kernel_ms']:.1f} ms (target <= 300), "
-          f"READY {med['ready_ms']:.1f} ms (target <= 2000), wall {med['wall_ms']:.1f} ms")
-    print(f"idle memory of {len(procs)} board processes (no Redis): RSS {rss:.1f} MB, "
-          f"PSS {pss:.1f} MB (target <= 250 MB)")
+    print(
+        f"\nmedian of {args.runs}: kernel {med['kernel_ms']:.1f} ms (target <= 300), "
+        f"READY {med['ready_ms']:.1f} ms (target <= 2000), wall {med['wall_ms']:.1f} ms"
+    )
+    print(
+        f"idle memory of {len(procs)} board processes (no Redis): RSS {rss:.1f} MB, "
+        f"PSS {pss:.1f} MB (target <= 250 MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,9 @@ def free_port() -> int:
 
 def mobo(home: Path, *args: str) -> str:
     env = {**os.environ, "MOBO_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "mobo", *args], env=env, check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        [sys.executable, "-m", "mobo", *args], env=env, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def card(home: Path, name: str) -> dict:
@@ -112,10 +113,12 @@ def main() -> None:
         time.sleep(args.rounds)
         per_round = (cpu_s(monitor) - before) / args.rounds
         base = baseline_cpu(home, url, args.rounds)
-        print(f"monitor CPU per round: {per_round * 1000:.2f} ms "
-              f"(bare probes: {base * 1000:.2f} ms; ratio {per_round / base:.1f}x; "
-              f"{per_round * 100:.2f} % of one core at interval 1 s, "
-              f"{per_round / 30 * 100:.3f} % at the default 30 s)")
+        print(
+            f"monitor CPU per round: {per_round * 1000:.2f} ms "
+            f"(bare probes: {base * 1000:.2f} ms; ratio {per_round / base:.1f}x; "
+            f"{per_round * 100:.2f} % of one core at interval 1 s, "
+            f"{per_round / 30 * 100:.3f} % at the default 30 s)"
+        )
         recoveries = []
         for _ in range(args.hangs):
             time.sleep(2)
@@ -125,9 +128,12 @@ def main() -> None:
             while not answering(url, master) and time.monotonic() - start < 60:
                 time.sleep(0.05)
             recoveries.append(time.monotonic() - start)
-        print("hang -> recovery (s): " + ", ".join(f"{r:.2f}" for r in recoveries)
-              + f"; median {statistics.median(recoveries):.2f} s with interval 1 s, threshold "
-              "2, heartbeat 0.5 s (bound: heartbeat staleness 2.25 s + 2 rounds + restart)")
+        print(
+            "hang -> recovery (s): "
+            + ", ".join(f"{r:.2f}" for r in recoveries)
+            + f"; median {statistics.median(recoveries):.2f} s with interval 1 s, threshold "
+            "2, heartbeat 0.5 s (bound: heartbeat staleness 2.25 s + 2 rounds + restart)"
+        )
     finally:
         mobo(home, "shutdown")
         shutil.rmtree(home, ignore_errors=True)

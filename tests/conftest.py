@@ -53,3 +53,11 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
     path.mkdir()
     return path
+
+
+def requires_cards(*names: str) -> pytest.MarkDecorator:
+    """Skip a test of one card's interplay with others when those were deleted (the
+    card-removal test runs the remaining cards' tests in a tree without them)."""
+    root = Path(__file__).resolve().parents[1] / "components"
+    missing = [name for name in names if not (root / name / "manifest.toml").exists()]
+    return pytest.mark.skipif(bool(missing), reason=f"card(s) deleted: {', '.join(missing)}")

@@ -30,7 +30,6 @@ class KeyRefused(TokenError):
     error_code = "bad_api_key"
 
 
-
 class Authenticator:
     """Turn a request's credentials into a Principal, or raise a TokenError (401)."""
 

@@ -58,7 +58,6 @@ class Keys:
         """Hash with the board's state: state, booted_at, ready_ms."""
         return f"{self.prefix}:system"
 
-
     def queue(self, name: str) -> str:
         """RQ queue name (RQ adds its own `rq:queue:` in front)."""
         return f"{self.prefix}:{name}"

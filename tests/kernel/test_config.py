@@ -10,6 +10,7 @@ import pytest
 from mobo.exceptions import ConfigError
 from mobo.kernel.config import hot_keys, load_config
 from mobo.kernel.home import init_home
+from tests.conftest import requires_cards
 
 
 def write(home: Path, text: str) -> None:
@@ -159,9 +160,9 @@ def test_a_section_is_accepted_when_a_card_claims_it(
     assert config.section("sentinel") == {"rules": ["a"], "mode": "strict"}
 
 
+@requires_cards("realtime")
 def test_init_writes_the_sections_cards_give_it(home: Path) -> None:
     """The realtime card's init_config hook writes [realtime], on ports nothing holds."""
-    pytest.importorskip("components.realtime", reason="the realtime card was deleted")
     init_home(home)
     config = load_config(home, environ={})
     section = config.section("realtime")

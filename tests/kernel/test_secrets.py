@@ -10,12 +10,14 @@ import jwt
 from mobo.kernel.config import Secrets, load_config
 from mobo.kernel.home import add_card_secrets, init_home
 from mobo.kernel.lifecycle import set_unplugged
+from tests.conftest import requires_cards
 
 
 def secrets_text(home: Path) -> str:
     return (home / ".mobo" / "secrets.toml").read_text()
 
 
+@requires_cards("auth", "backup", "realtime")
 def test_init_asks_every_plugged_card(home: Path) -> None:
     init_home(home)
     secrets = load_config(home, environ={}).secrets
@@ -25,6 +27,7 @@ def test_init_asks_every_plugged_card(home: Path) -> None:
     assert claims["role"] == "anon" and claims["ref"] == load_config(home, environ={}).board.id
 
 
+@requires_cards("auth", "backup", "realtime")
 def test_a_card_plugged_later_gets_its_secrets_and_the_others_are_kept(home: Path) -> None:
     init_home(home)
     config = load_config(home, environ={})

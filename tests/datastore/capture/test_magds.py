@@ -17,13 +17,16 @@ from mobo.contract import Board
 from mobo.kernel.config import load_config
 from mobo.kernel.home import init_home
 from mobo.kernel.keys import Keys
-from tests.conftest import REDIS_URL
+from tests.conftest import REDIS_URL, requires_cards
 from tests.datastore.conftest import throwaway_database
 from tests.tomlfile import merge_toml
 
 from .conftest import stream_changes, wait_until
 
 DDL = "CREATE TABLE items (id INTEGER PRIMARY KEY, name VARCHAR(1000), qty INTEGER)"
+
+# the feed is written while a plugged card consumes it: realtime is that card here
+pytestmark = requires_cards("realtime")
 
 
 def _toml(name: str, settings: dict[str, Any]) -> str:
