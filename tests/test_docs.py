@@ -114,3 +114,16 @@ def test_readme_opens_with_the_two_commands() -> None:
     readme = (DOCS.parent / "README.md").read_text()
     head = readme[: readme.index("\n## ")]
     assert "scripts/run" in head and "scripts/test" in head
+
+
+EXAMPLE_CARD = ROOT / "tests" / "cards" / "example"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLE_CARD.iterdir() if p.is_file()))
+def test_the_example_card_in_the_docs_is_the_tested_one(name: str) -> None:
+    """docs/cards.md shows each file of tests/cards/example as it is (the test plugs it)."""
+    text = (DOCS / "cards.md").read_text()
+    start = text.index(f"`example/{name}`")
+    block = text[text.index("```", start) :]
+    body = block[block.index("\n") + 1 : block.index("\n```")] + "\n"
+    assert body == (EXAMPLE_CARD / name).read_text(), f"update example/{name} in docs/cards.md"
