@@ -41,9 +41,7 @@ CREDENTIALS_HINT = "send a user's access token or an API key (apikey / Authoriza
 
 
 def mount(app: falcon.App, config: Config, services: Any) -> None:
-    """Add `/realtime/v1/auth` unless the realtime card is unplugged."""
-    if "realtime" in config.cards.unplugged:
-        return
+    """Add `/realtime/v1/auth` (the gateway calls this only while the card is plugged)."""
     app.add_route(PATH, ChannelAuth(config, services))
 
 
