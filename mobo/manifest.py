@@ -19,6 +19,7 @@ health_checks = []             # the monitor calls check(board, pid) -> Check
 status = "example.status:summary"     # hook: the card's fields in `mobo status`
 secrets = "example.keys:generate"     # hook: secrets it needs, made at init and plug
 init_config = "example.settings:initial"  # hook: its section of a new mobo.toml
+settings = "example.settings:SECTIONS"    # its typed sections: {"example": ExampleSection}
 
 [provides.bus_handlers]        # event pattern = handler(board, event)
 "backup.*" = "example.handlers:on_backup"
@@ -47,7 +48,7 @@ REFERENCE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z
 REFERENCE_LISTS = ("routes", "middleware", "jobs", "cli", "health_checks")
 PROVIDES = ("program", *REFERENCE_LISTS, "bus_handlers")
 # single `module:function` references the kernel calls (see docs/cards.md, "Hooks")
-HOOKS = ("status", "secrets", "init_config")
+HOOKS = ("status", "secrets", "init_config", "settings")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 
+from components.gateway.settings import gateway_settings
 from mobo.contract import Board, Card, Check
 from mobo.kernel.config import Config
 from mobo.kernel.supervisor import port_free
@@ -20,9 +21,10 @@ READY_TIMEOUT_S = 30.0
 
 
 def base_url(config: Config) -> str:
-    host = config.gateway.host
+    gw = gateway_settings(config)
+    host = gw.host
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
-    return f"http://{shown}:{config.gateway.port}"
+    return f"http://{shown}:{gw.port}"
 
 
 def probe(config: Config, timeout: float = PROBE_TIMEOUT_S, master: int | None = None) -> Check:
@@ -50,7 +52,7 @@ class GatewayCard(Card):
         return base_url(config)
 
     def preflight(self, config: Config) -> list[Check]:
-        gw = config.gateway
+        gw = gateway_settings(config)
         free = port_free(gw.host, gw.port)
         return [
             Check(

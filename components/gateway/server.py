@@ -12,6 +12,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from components.gateway import READY_TIMEOUT_S, base_url, probe
+from components.gateway.settings import gateway_settings
 from mobo.contract import Board
 from mobo.defaults import HEARTBEAT_INTERVAL_S
 from mobo.kernel.reload import ConfigWatcher
@@ -25,7 +26,7 @@ class GatewayApplication(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        gw = self.board.config.gateway
+        gw = gateway_settings(self.board.config)
         settings: dict[str, Any] = {
             "bind": [f"{gw.host}:{gw.port}"],
             "workers": gw.workers,
@@ -53,7 +54,7 @@ class GatewayApplication(BaseApplication):
         from components.gateway.platform.asgi import WsgiBridge
 
         services = Services(board.redis_url, board.keys, Registry.discover().names)
-        app = WsgiBridge(create_app(board.config, services), board.config.gateway.threads)
+        app = WsgiBridge(create_app(board.config, services), gateway_settings(board.config).threads)
         # What is loaded by now (modules, the app) lives as long as the worker: out of the
         # collector's sight, a full collection stops the worker's threads ~2 ms, not ~45.
         gc.freeze()
