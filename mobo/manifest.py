@@ -47,7 +47,8 @@ NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 REFERENCE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 REFERENCE_LISTS = ("routes", "middleware", "jobs", "cli", "health_checks")
 PROVIDES = ("program", *REFERENCE_LISTS, "bus_handlers")
-# single `module:function` references the kernel calls (see docs/cards.md, "Hooks")
+# single `module:attr` references the kernel loads: functions it calls, and `settings`, the
+# card's typed config sections (see docs/cards.md)
 HOOKS = ("status", "secrets", "init_config", "settings")
 
 
