@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 
+from components.worker.settings import worker_settings
 from mobo.contract import Board, Card, Check
 from mobo.kernel.keys import Keys
 
@@ -75,11 +76,11 @@ class WorkerCard(Card):
         conn = connect(board.redis_url, timeout=None)
         queues = [
             Queue(name, connection=conn)
-            for name in queue_names(board.keys, board.config.worker.queues)
+            for name in queue_names(board.keys, worker_settings(board.config).queues)
         ]
         name = f"{board.keys.prefix}:{socket.gethostname()}:{os.getpid()}"
         self._worker = Worker(queues, connection=conn, name=name, job_class=jobs)
-        board.ready(detail=f"queues: {', '.join(board.config.worker.queues)}")
+        board.ready(detail=f"queues: {', '.join(worker_settings(board.config).queues)}")
         self._worker.work(with_scheduler=True, logging_level=board.config.log.level.upper())
 
 

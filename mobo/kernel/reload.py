@@ -18,11 +18,12 @@ APPLIERS: dict[str, Callable[[Config], None]] = {
 
 
 def flat(config: Config) -> dict[str, object]:
-    """Return every typed key as `section.key` → value."""
+    """Return every typed key (the kernel's sections and the cards') as `section.key` → value."""
+    sections = {**{name: getattr(config, name) for name in SECTIONS}, **config.typed}
     return {
         f"{name}.{key}": value
-        for name in SECTIONS
-        for key, value in asdict(getattr(config, name)).items()
+        for name, section in sections.items()
+        for key, value in asdict(section).items()
     }
 
 
@@ -51,7 +52,7 @@ class ConfigWatcher:
             LOGGER.warning("config changed but is invalid, keeping the running one: %s", exc)
             return []
         old, fresh = flat(self.config), flat(new)
-        changed = [k for k in fresh if fresh[k] != old[k]]
+        changed = [k for k in fresh if fresh[k] != old.get(k)]
         applied = [k for k in changed if k in hot_keys()]
         for key in applied:  # keys without an applier are read live from .config
             if key in APPLIERS:

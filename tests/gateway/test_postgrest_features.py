@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
+from components.gateway.settings import gateway_settings
 from mobo.kernel.config import load_config
 from tests.gateway.rest_support import PG_GRANTS, Board, make_board, prepare_postgres, store_with
 
@@ -52,7 +53,7 @@ def board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             prepare_postgres(adapter, list(PG_GRANTS))
         make_board(tmp / "home", settings)
         config = load_config(tmp / "home", environ={"MOBO_GATEWAY_AGGREGATES": "true"})
-        assert config.gateway.aggregates is True
+        assert gateway_settings(config).aggregates is True
         b = Board(config)
         b.engine = engine  # type: ignore[attr-defined]
         yield b

@@ -35,6 +35,7 @@ from components.datastore.access import load_permissions
 from components.gateway.rest.api import RestApi, Stores
 from components.gateway.rest.identity import authenticator
 from components.gateway.rest.resources import RpcResource, TableResource
+from components.gateway.settings import gateway_settings
 from mobo.kernel.config import Config
 
 PREFIX = "/rest/v1"
@@ -51,7 +52,7 @@ def mount(app: falcon.App, config: Config, services: Any) -> RestApi:
         stores,
         authenticator(config, lambda: services.provided.get("auth")),
         load_permissions(config, stores),
-        aggregates=config.gateway.aggregates,
+        aggregates=gateway_settings(config).aggregates,
     )
     identify = getattr(getattr(services, "platform", None), "identify", None)
     app.add_route(f"{PREFIX}/{{table}}", TableResource(api, identify=identify))
