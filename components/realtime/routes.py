@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 
 import falcon
 
-from components.datastore.access import AccessDenied, board_table, load_permissions, may_read
+from components.datastore.access import AccessDenied, load_permissions, may_read, visibility
 from mobo.kernel.config import Config
 from mobo.principal import Principal, Unauthenticated
 
@@ -106,7 +106,9 @@ class ChannelAuth:
         schema = adapter.introspect()
         if table not in schema.tables:
             schema = adapter.refresh_schema()
-        if table not in schema.tables or board_table(table):
+        # the tables REST serves, no others: on SQLite and MariaDB MagAuth's sit beside
+        # the user's, and a "*" grant must not open their changes to subscribers
+        if table not in schema.tables or not visibility(adapter.engine)(table):
             raise _not_found(f"no table {table} in store {store}", None)
         rules = None if adapter.engine == "postgres" else self._permissions(store)
         return may_read(adapter, rules, role, table)

@@ -101,3 +101,29 @@ def test_a_malformed_body_is_400_mobo400(board: Board) -> None:
         '{"code": "MOBO400", "message": "socket_id is missing or not a Pusher socket id '
         '(digits.digits)", "details": null, "hint": "see docs/realtime.md"}'
     )
+
+
+def test_magauths_tables_are_404_even_under_a_wildcard_grant(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Regression: a `"*"` select grant let a signed-in user join `auth_users`' channel on
+    SQLite and MariaDB (password hashes in its changes); REST never served those tables."""
+    home: Path = tmp_path_factory.mktemp("channel-auth-wildcard")
+    grant = {"*": {"authenticated": ["select"]}}
+    config = make_board(home, {"engine": "sqlite", "path": str(home / "main.db")}, grant)
+    board = Board(config)
+    adapter = board.services.datastores["main"]  # type: ignore[index]
+    # MagAuth's tables as the embedded board keeps them, beside the user's
+    adapter.raw("CREATE TABLE auth_users (id TEXT PRIMARY KEY, encrypted_password TEXT)")
+    adapter.raw("CREATE TABLE auth_sessions (id TEXT PRIMARY KEY)")
+    adapter.refresh_schema()
+    try:
+        token = board.user()
+        for table in ("auth_users", "auth_sessions"):
+            body = f"socket_id=1.2&channel_name=private-db.main.{table}"
+            got = authorize(board, body, board.anon, token)
+            assert got.status_code == 404, (table, got.text)
+            got = authorize(board, body, board.service)
+            assert got.status_code == 404, (table, got.text)
+    finally:
+        board.close()
