@@ -1,8 +1,7 @@
 """Every tunable of the board as a named constant with its unit.
 
 Values here are defaults; `mobo.toml` and `MOBO_<SECTION>_<KEY>` override the ones
-that appear in the kernel's typed sections (`mobo.kernel.config.SECTIONS`). A card keeps
-its own tunables in its package (the gateway's in `components/gateway/settings.py`).
+that appear in the config schema (`mobo.kernel.config.SCHEMA`).
 """
 
 from __future__ import annotations
@@ -47,6 +46,36 @@ RESTART_WINDOW_S = 600.0
 BOOT_CARD_TIMEOUT_S = 20.0  # how long a card may take to report healthy
 BOOT_POLL_INTERVAL_S = 0.02
 SUPERVISOR_START_TIMEOUT_S = 10.0
+
+# Gateway
+GATEWAY_HOST = "127.0.0.1"
+GATEWAY_PORT = 8000
+GATEWAY_WORKERS = 2
+GATEWAY_THREADS = 4
+GATEWAY_TRUSTED_PROXIES = ("127.0.0.1", "::1")  # peers whose X-Forwarded-For is believed
+GATEWAY_CORS_ORIGINS = ("*",)  # browsers send keys in headers, never cookies: * is safe
+GATEWAY_CORS_MAX_AGE_S = 86400  # how long a browser may cache a preflight answer
+GATEWAY_REQUEST_EVENTS = "publish"  # api.request: off, publish, or publish + history stream
+GATEWAY_EVENT_QUEUE = 10_000  # api.request events waiting per worker before dropping
+GATEWAY_METRICS = "service_role"  # who may read /metrics
+GATEWAY_SCHEMA_CHECK_S = 2.0  # how often each worker looks for DDL (0: never)
+GATEWAY_PARSE_CACHE = 1024  # parsed REST requests each worker remembers (LRU)
+
+# Rate limits (GCRA): "<count>/<period>[ burst <n>]", "" or "off" for none
+RATE_LIMIT_REST_IP = "100/1s burst 200"
+RATE_LIMIT_REST_KEY = "1000/1s burst 2000"
+RATE_LIMIT_AUTH_IP = "150/5m burst 30"  # GoTrue's token limit, per auth path
+RATE_LIMIT_AUTH_KEY = ""
+RATE_LIMIT_REALTIME_IP = "100/1s burst 200"
+RATE_LIMIT_REALTIME_KEY = "1000/1s burst 2000"
+RATE_LIMIT_DEFAULT_IP = "100/1s burst 200"
+RATE_LIMIT_DEFAULT_KEY = ""
+RATE_LIMIT_BLOCK_MAX = 64  # most requests of a bucket a worker reserves in one Redis call
+RATE_LIMIT_BLOCK_SHARE = 32  # ... and at most burst / this (a burst under 64: one at a time)
+RATE_LIMIT_LEASE_S = 0.25  # reserved requests not used within this are dropped
+
+# Worker
+WORKER_QUEUES = ("default", "backup", "sentinel")
 
 # Cache
 CACHE_TTL_S = 60

@@ -19,7 +19,6 @@ health_checks = []             # the monitor calls check(board, pid) -> Check
 status = "example.status:summary"     # hook: the card's fields in `mobo status`
 secrets = "example.keys:generate"     # hook: secrets it needs, made at init and plug
 init_config = "example.settings:initial"  # hook: its section of a new mobo.toml
-settings = "example.settings:SECTIONS"    # its typed sections: {"example": ExampleSection}
 
 [provides.bus_handlers]        # event pattern = handler(board, event)
 "backup.*" = "example.handlers:on_backup"
@@ -47,9 +46,8 @@ NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 REFERENCE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 REFERENCE_LISTS = ("routes", "middleware", "jobs", "cli", "health_checks")
 PROVIDES = ("program", *REFERENCE_LISTS, "bus_handlers")
-# single `module:attr` references the kernel loads: functions it calls, and `settings`, the
-# card's typed config sections (see docs/cards.md)
-HOOKS = ("status", "secrets", "init_config", "settings")
+# single `module:function` references the kernel calls (see docs/cards.md, "Hooks")
+HOOKS = ("status", "secrets", "init_config")
 
 
 @dataclass(frozen=True, slots=True)

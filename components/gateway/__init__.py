@@ -6,14 +6,21 @@ app with `create_app`. The master reports the card ready once `/health` answers.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+import threading
 import time
 import urllib.request
+from typing import Any
 
-from components.gateway.settings import gateway_settings
+from gunicorn.app.base import BaseApplication
+
+from components.gateway.app import MASTER_HEADER
 from mobo.contract import Board, Card, Check
+from mobo.defaults import HEARTBEAT_INTERVAL_S
 from mobo.kernel.config import Config
+from mobo.kernel.reload import ConfigWatcher
 from mobo.kernel.supervisor import port_free
 
 PROBE_TIMEOUT_S = 2.0
@@ -21,18 +28,15 @@ READY_TIMEOUT_S = 30.0
 
 
 def base_url(config: Config) -> str:
-    gw = gateway_settings(config)
-    host = gw.host
+    host = config.gateway.host
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
-    return f"http://{shown}:{gw.port}"
+    return f"http://{shown}:{config.gateway.port}"
 
 
 def probe(config: Config, timeout: float = PROBE_TIMEOUT_S, master: int | None = None) -> Check:
     """GET /health once; return the outcome with its latency.
 
     With `master`, the answer must come from a worker of that gunicorn master."""
-    from components.gateway.app import MASTER_HEADER  # falcon: loaded on first use
-
     start = time.perf_counter()
     try:
         with urllib.request.urlopen(base_url(config) + "/health", timeout=timeout) as resp:  # noqa: S310
@@ -45,6 +49,67 @@ def probe(config: Config, timeout: float = PROBE_TIMEOUT_S, master: int | None =
     return Check("gateway", ok, detail, ms=(time.perf_counter() - start) * 1000)
 
 
+class GatewayApplication(BaseApplication):
+    """gunicorn, configured from the board's config instead of a command line."""
+
+    def __init__(self, board: Board) -> None:
+        self.board = board
+        super().__init__()
+
+    def load_config(self) -> None:
+        gw = self.board.config.gateway
+        settings: dict[str, Any] = {
+            "bind": [f"{gw.host}:{gw.port}"],
+            "workers": gw.workers,
+            # uvicorn workers (HTTP in C, keep-alive) calling the WSGI app through
+            # platform/asgi.py: inline with threads = 1, else in a pool of `threads`
+            "worker_class": "components.gateway.platform.asgi.GatewayWorker",
+            "reuse_port": True,
+            "proc_name": f"mobo-gateway[{self.board.config.board.id}]",
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": self.board.config.log.level,
+            "graceful_timeout": 10,
+            "when_ready": self._when_ready,
+            "post_fork": self._post_fork,
+            "control_socket_disable": True,  # gunicorn 23+: one per home dir would clash
+        }
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from components.gateway.app import Services, create_app
+        from mobo.kernel.registry import Registry
+
+        board = self.board
+        from components.gateway.platform.asgi import WsgiBridge
+
+        services = Services(board.redis_url, board.keys, Registry.discover().names)
+        app = WsgiBridge(create_app(board.config, services), board.config.gateway.threads)
+        # What is loaded by now (modules, the app) lives as long as the worker: out of the
+        # collector's sight, a full collection stops the worker's threads ~2 ms, not ~45.
+        gc.freeze()
+        return app
+
+    def _post_fork(self, server: Any, worker: Any) -> None:
+        """Each worker applies hot config changes itself (it has its own logging)."""
+        threading.Thread(
+            target=_watch_config, args=(self.board,), daemon=True, name="config-watch"
+        ).start()
+
+    def _when_ready(self, server: Any) -> None:
+        threading.Thread(target=self._report_ready, name="gateway-ready", daemon=True).start()
+
+    def _report_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if probe(self.board.config, timeout=0.5, master=os.getpid()).ok:
+                self.board.ready(url=base_url(self.board.config))
+                return
+            time.sleep(0.02)
+        self.board.log.error("gateway did not answer /health within %ss", READY_TIMEOUT_S)
+
+
 class GatewayCard(Card):
     name = "gateway"
 
@@ -52,7 +117,7 @@ class GatewayCard(Card):
         return base_url(config)
 
     def preflight(self, config: Config) -> list[Check]:
-        gw = gateway_settings(config)
+        gw = config.gateway
         free = port_free(gw.host, gw.port)
         return [
             Check(
@@ -76,8 +141,6 @@ class GatewayCard(Card):
 
     def run(self, board: Board) -> None:
         master = os.getpid()
-        from components.gateway.server import GatewayApplication
-
         try:
             GatewayApplication(board).run()
         except SystemExit as exc:
@@ -97,6 +160,12 @@ def settings_check(config: Config) -> Check:
     except ConfigError as exc:
         return Check("gateway limits, proxies and origins", False, str(exc), hint=exc.hint)
     return Check("gateway limits, proxies and origins", True)
+
+
+def _watch_config(board: Board) -> None:
+    watcher = ConfigWatcher(board.config)
+    while not board.wait(HEARTBEAT_INTERVAL_S):
+        watcher.poll()
 
 
 def _exit_worker(code: object) -> None:

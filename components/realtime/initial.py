@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import socket
 
+from mobo import defaults
 from mobo.kernel.supervisor import port_free
 
-HOST = "127.0.0.1"
 PORT = 6001  # Soketi's default; Pusher's HTTP API takes the next port
 
 SECTION = """\
@@ -19,11 +19,10 @@ http_port = {http_port}
 """
 
 
-def initial_config(port: int | None = None) -> str:
-    """Return the section, on Soketi's ports when free (else two free ones); the board's
-    HTTP port (`mobo init --port`) is not realtime's."""
-    ws_port, http_port = free_ports(HOST)
-    return SECTION.format(host=HOST, port=ws_port, http_port=http_port)
+def initial_config(host: str = defaults.GATEWAY_HOST) -> str:
+    """Return the section, on Soketi's ports when free (else two free ones)."""
+    port, http_port = free_ports(host)
+    return SECTION.format(host=host, port=port, http_port=http_port)
 
 
 def free_ports(host: str) -> tuple[int, int]:

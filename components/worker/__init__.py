@@ -8,7 +8,6 @@ import signal
 import socket
 import sys
 
-from components.worker.settings import worker_settings
 from mobo.contract import Board, Card, Check
 from mobo.kernel.keys import Keys
 
@@ -76,11 +75,11 @@ class WorkerCard(Card):
         conn = connect(board.redis_url, timeout=None)
         queues = [
             Queue(name, connection=conn)
-            for name in queue_names(board.keys, worker_settings(board.config).queues)
+            for name in queue_names(board.keys, board.config.worker.queues)
         ]
         name = f"{board.keys.prefix}:{socket.gethostname()}:{os.getpid()}"
         self._worker = Worker(queues, connection=conn, name=name, job_class=jobs)
-        board.ready(detail=f"queues: {', '.join(worker_settings(board.config).queues)}")
+        board.ready(detail=f"queues: {', '.join(board.config.worker.queues)}")
         self._worker.work(with_scheduler=True, logging_level=board.config.log.level.upper())
 
 

@@ -18,7 +18,7 @@ def _home(ctx: click.Context) -> Path:
 
 @click.command()
 @click.option("--force", is_flag=True, help="Replace an existing config and its secrets.")
-@click.option("--port", type=click.IntRange(1, 65535), help="The board's HTTP port (default 8000).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Gateway port (default 8000).")
 @click.pass_context
 def init(ctx: click.Context, force: bool, port: int | None) -> None:
     """Make this folder (or --home) a board: mobo.toml, secrets, supervisord.conf."""

@@ -17,15 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from mobo import defaults
-from mobo.exceptions import ConfigError, ManifestError
-from mobo.kernel.provided import resolve
+from mobo.exceptions import ConfigError
 from mobo.kernel.registry import Registry
 
 LEVELS = ("debug", "info", "warning", "error", "critical")
-_S = typing.TypeVar("_S")
 
 
-def option(
+def _opt(
     default: Any,
     *,
     lo: float | None = None,
@@ -33,8 +31,7 @@ def option(
     choices: tuple[str, ...] | None = None,
     hot: bool = False,
 ) -> Any:
-    """Declare a config key of a typed section (the kernel's or a card's `[provides]
-    settings`): its default, its bounds or choices, whether it hot-reloads."""
+    """Declare a config key: its default, its bounds or choices, whether it hot-reloads."""
     return field(default=default, metadata={"lo": lo, "hi": hi, "choices": choices, "hot": hot})
 
 
@@ -52,14 +49,55 @@ class RedisSection:
 @dataclass(frozen=True, slots=True)
 class BusSection:
     prefix: str = ""  # empty: "mobo:<board id>"
-    history: int = option(defaults.BUS_HISTORY_MAXLEN, lo=100, hi=10_000_000)
+    history: int = _opt(defaults.BUS_HISTORY_MAXLEN, lo=100, hi=10_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySection:
+    host: str = defaults.GATEWAY_HOST
+    port: int = _opt(defaults.GATEWAY_PORT, lo=1, hi=65535)
+    workers: int = _opt(defaults.GATEWAY_WORKERS, lo=1, hi=64)
+    threads: int = _opt(defaults.GATEWAY_THREADS, lo=1, hi=256)
+    trusted_proxies: tuple[str, ...] = defaults.GATEWAY_TRUSTED_PROXIES
+    cors_origins: tuple[str, ...] = defaults.GATEWAY_CORS_ORIGINS
+    cors_max_age: int = _opt(defaults.GATEWAY_CORS_MAX_AGE_S, lo=0, hi=86400)
+    request_events: str = _opt(
+        defaults.GATEWAY_REQUEST_EVENTS, choices=("off", "publish", "history")
+    )
+    event_queue: int = _opt(defaults.GATEWAY_EVENT_QUEUE, lo=100, hi=10_000_000)
+    metrics: str = _opt(
+        defaults.GATEWAY_METRICS, choices=("off", "service_role", "loopback", "public")
+    )
+    schema_check_interval: float = _opt(defaults.GATEWAY_SCHEMA_CHECK_S, lo=0, hi=3600)
+    aggregates: bool = False  # count()/sum()/... in select= (PostgREST's db-aggregates-enabled)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitSection:
+    """The gateway's limits per route group, per client IP and per key (see gateway.md)."""
+
+    enabled: bool = True
+    exempt_service_role: bool = True
+    rest_ip: str = defaults.RATE_LIMIT_REST_IP
+    rest_key: str = defaults.RATE_LIMIT_REST_KEY
+    auth_ip: str = defaults.RATE_LIMIT_AUTH_IP
+    auth_key: str = defaults.RATE_LIMIT_AUTH_KEY
+    realtime_ip: str = defaults.RATE_LIMIT_REALTIME_IP
+    realtime_key: str = defaults.RATE_LIMIT_REALTIME_KEY
+    default_ip: str = defaults.RATE_LIMIT_DEFAULT_IP
+    default_key: str = defaults.RATE_LIMIT_DEFAULT_KEY
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSection:
+    queues: tuple[str, ...] = defaults.WORKER_QUEUES
 
 
 @dataclass(frozen=True, slots=True)
 class LogSection:
-    level: str = option(defaults.LOG_LEVEL, choices=LEVELS, hot=True)
-    max_bytes: int = option(defaults.LOG_MAX_BYTES, lo=4096, hi=2**40)
-    backups: int = option(defaults.LOG_BACKUPS, lo=0, hi=100)
+    level: str = _opt(defaults.LOG_LEVEL, choices=LEVELS, hot=True)
+    max_bytes: int = _opt(defaults.LOG_MAX_BYTES, lo=4096, hi=2**40)
+    backups: int = _opt(defaults.LOG_BACKUPS, lo=0, hi=100)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +107,16 @@ class CardsSection:
 
 @dataclass(frozen=True, slots=True)
 class HealthSection:
-    interval: float = option(defaults.HEALTH_INTERVAL_S, lo=0.2, hi=3600, hot=True)
-    timeout: float = option(defaults.HEALTH_TIMEOUT_S, lo=0.1, hi=300, hot=True)
-    retries: int = option(defaults.HEALTH_RETRIES, lo=0, hi=10, hot=True)
-    failure_threshold: int = option(defaults.HEALTH_FAILURE_THRESHOLD, lo=1, hi=100, hot=True)
-    recovery_threshold: int = option(defaults.HEALTH_RECOVERY_THRESHOLD, lo=1, hi=100, hot=True)
-    heartbeat: float = option(defaults.HEARTBEAT_INTERVAL_S, lo=0.1, hi=300)
-    restart_base: float = option(defaults.RESTART_BASE_S, lo=0.0, hi=3600, hot=True)
-    restart_factor: float = option(defaults.RESTART_FACTOR, lo=1.0, hi=10, hot=True)
-    restart_max: int = option(defaults.RESTART_MAX, lo=0, hi=1000, hot=True)
-    restart_window: float = option(defaults.RESTART_WINDOW_S, lo=1, hi=86400, hot=True)
+    interval: float = _opt(defaults.HEALTH_INTERVAL_S, lo=0.2, hi=3600, hot=True)
+    timeout: float = _opt(defaults.HEALTH_TIMEOUT_S, lo=0.1, hi=300, hot=True)
+    retries: int = _opt(defaults.HEALTH_RETRIES, lo=0, hi=10, hot=True)
+    failure_threshold: int = _opt(defaults.HEALTH_FAILURE_THRESHOLD, lo=1, hi=100, hot=True)
+    recovery_threshold: int = _opt(defaults.HEALTH_RECOVERY_THRESHOLD, lo=1, hi=100, hot=True)
+    heartbeat: float = _opt(defaults.HEARTBEAT_INTERVAL_S, lo=0.1, hi=300)
+    restart_base: float = _opt(defaults.RESTART_BASE_S, lo=0.0, hi=3600, hot=True)
+    restart_factor: float = _opt(defaults.RESTART_FACTOR, lo=1.0, hi=10, hot=True)
+    restart_max: int = _opt(defaults.RESTART_MAX, lo=0, hi=1000, hot=True)
+    restart_window: float = _opt(defaults.RESTART_WINDOW_S, lo=1, hi=86400, hot=True)
 
 
 class Secrets(Mapping[str, str]):
@@ -124,45 +162,21 @@ SECTIONS: dict[str, type] = {
     "board": BoardSection,
     "redis": RedisSection,
     "bus": BusSection,
+    "gateway": GatewaySection,
+    "worker": WorkerSection,
     "log": LogSection,
     "cards": CardsSection,
     "health": HealthSection,
+    "rate_limit": RateLimitSection,
 }
 
 
-def card_settings(registry: Registry | None = None) -> dict[str, type]:
-    """The typed sections the discovered cards declare (`[provides] settings`: a mapping of
-    section name -> frozen dataclass whose keys are declared with `option`), in card order.
-    The kernel builds and checks them as its own, for every discovered card, plugged or not.
-    """
-    registry = registry or Registry.discover()
-    found: dict[str, type] = {}
-    owner: dict[str, str] = {}
-    for card in registry.names:
-        ref = registry.importable(card).provides.hooks.get("settings")
-        if ref is None:
-            continue
-        for name, cls in dict(resolve(card, "settings", ref)).items():
-            if name in SECTIONS or name in found:
-                raise ManifestError(
-                    f"card {card}: provides.settings declares [{name}], "
-                    f"which {owner.get(name, 'the kernel')} declares already"
-                )
-            found[name], owner[name] = cls, f"card {card}"
-    return found
-
-
-def schema(registry: Registry | None = None) -> dict[str, type]:
-    """Every typed section, by name: the kernel's (`SECTIONS`), then the cards'."""
-    return {**SECTIONS, **card_settings(registry)}
-
-
-def card_sections(registry: Registry | None = None) -> dict[str, bool]:
+def card_sections() -> dict[str, bool]:
     """The sections the cards claim in their manifest's `config_sections`, each the card's
     own to parse (`components/<card>/settings.py`): name -> whether it is a table of named
     tables (`"datastores.*"`: MOBO_DATASTORES_<NAME>_<KEY> nests one more level)."""
     claimed: dict[str, bool] = {}
-    for manifest in (registry or Registry.discover()).manifests.values():
+    for manifest in Registry.discover().manifests.values():
         for section in manifest.config_sections:
             name = section.removesuffix(".*")
             if name not in SECTIONS:
@@ -178,14 +192,14 @@ class Config:
     board: BoardSection
     redis: RedisSection
     bus: BusSection
+    gateway: GatewaySection
+    worker: WorkerSection
     log: LogSection
     cards: CardsSection
     health: HealthSection
     secrets: Secrets
+    rate_limit: RateLimitSection = field(default_factory=RateLimitSection)
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # the cards' typed sections (`[provides] settings`), built at load: read one through
-    # `settings(name, cls)` (the card's own accessor, e.g. the gateway's `gateway_settings`)
-    typed: dict[str, Any] = field(default_factory=dict)
 
     @property
     def state_dir(self) -> Path:
@@ -216,16 +230,6 @@ class Config:
         to parse."""
         return self.extra.get(name, {})
 
-    def settings(self, name: str, cls: type[_S]) -> _S:
-        """Return a card's typed section (`[provides] settings`) as built at load."""
-        value = self.typed.get(name)
-        if not isinstance(value, cls):
-            raise ConfigError(
-                f"the config has no [{name}] section of type {cls.__name__}",
-                hint=f"the card that declares [{name}] in `[provides] settings` was not found",
-            )
-        return value
-
 
 def home_from_env(home: str | os.PathLike[str] | None = None) -> Path:
     """Return the board's home: the argument, else $MOBO_HOME, else the current directory."""
@@ -250,21 +254,22 @@ def load_config(
         raw: dict[str, Any] = {}
     else:
         raw = _read_toml(path)
-    registry = Registry.discover()
-    typed, claimed = schema(registry), card_sections(registry)
-    _check_sections(raw, path, (*typed, *(n for n in claimed if n not in typed)))
-    overrides = _env_overrides(environ, typed, claimed)
-    merged = {name: {**raw.get(name, {}), **overrides.get(name, {})} for name in typed}
-    built = {name: _build_section(name, cls, merged[name], path) for name, cls in typed.items()}
+    claimed = card_sections()
+    _check_sections(raw, path, claimed)
+    overrides = _env_overrides(environ, claimed)
+    merged = {name: {**raw.get(name, {}), **overrides.get(name, {})} for name in SECTIONS}
+    built = {
+        name: _build_section(cls, merged[name], path, overrides.get(name, {}))
+        for name, cls in SECTIONS.items()
+    }
     extra = {
         name: _merge_nested(raw.get(name, {}), overrides.get(name, {}))
         for name in claimed
-        if name not in typed and (name in raw or name in overrides)
+        if name in raw or name in overrides
     }
     _check_redis_url(built["redis"].url, path, "MOBO_REDIS_URL" in environ)
     secrets = _load_secrets(home / defaults.STATE_DIR / defaults.SECRETS_FILE, environ)
-    own = {name: built.pop(name) for name in SECTIONS}
-    return Config(home=home, secrets=secrets, extra=extra, typed=built, **own)
+    return Config(home=home, secrets=secrets, extra=extra, **built)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -280,7 +285,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _check_sections(raw: dict[str, Any], path: Path, known: tuple[str, ...]) -> None:
+def _check_sections(raw: dict[str, Any], path: Path, claimed: dict[str, bool]) -> None:
+    known = (*SECTIONS, *claimed)
     for name, value in raw.items():
         if name not in known:
             raise ConfigError(
@@ -291,11 +297,11 @@ def _check_sections(raw: dict[str, Any], path: Path, known: tuple[str, ...]) -> 
 
 
 def _env_overrides(
-    environ: typing.Mapping[str, str], typed: Mapping[str, type], claimed: dict[str, bool]
+    environ: typing.Mapping[str, str], claimed: dict[str, bool]
 ) -> dict[str, dict[str, Any]]:
     """Collect MOBO_<SECTION>_<KEY> variables (a card's table of tables nests one more level)."""
     out: dict[str, dict[str, Any]] = {}
-    sections = sorted({*typed, *claimed}, key=len, reverse=True)  # longest name wins
+    sections = sorted((*SECTIONS, *claimed), key=len, reverse=True)  # longest name wins
     for var, value in environ.items():
         if not var.startswith(defaults.ENV_PREFIX) or var == defaults.HOME_ENV:
             continue
@@ -304,7 +310,7 @@ def _env_overrides(
         if section is None:
             continue
         key = rest[len(section) + 1 :]
-        if section not in typed and claimed.get(section) and "_" in key:
+        if claimed.get(section) and "_" in key:
             store, _, sub = key.partition("_")
             out.setdefault(section, {}).setdefault(store, {})[sub] = value
         else:
@@ -330,9 +336,10 @@ def _merge_nested(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _build_section(section: str, cls: type, values: dict[str, Any], path: Path) -> Any:
+def _build_section(cls: type, values: dict[str, Any], path: Path, env: dict[str, Any]) -> Any:
     hints = typing.get_type_hints(cls)
     names = {f.name: f for f in fields(cls)}
+    section = _section_name(cls)
     kwargs = {}
     for key, value in values.items():
         if key not in names:
@@ -343,6 +350,10 @@ def _build_section(section: str, cls: type, values: dict[str, Any], path: Path) 
             )
         kwargs[key] = _coerce(value, hints[key], names[key].metadata, section, key, path)
     return cls(**kwargs)
+
+
+def _section_name(cls: type) -> str:
+    return next(name for name, c in SECTIONS.items() if c is cls)
 
 
 def _coerce(value: Any, hint: Any, meta: Any, section: str, key: str, path: Path) -> Any:
@@ -428,11 +439,10 @@ def _load_secrets(path: Path, environ: typing.Mapping[str, str]) -> Secrets:
 
 
 def hot_keys() -> set[str]:
-    """Return the `section.key` names that a running board applies without a restart (the
-    cards' typed sections included)."""
+    """Return the `section.key` names that a running board applies without a restart."""
     return {
         f"{name}.{f.name}"
-        for name, cls in schema().items()
+        for name, cls in SECTIONS.items()
         for f in fields(cls)
         if f.metadata.get("hot")
     }

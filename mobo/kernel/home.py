@@ -35,6 +35,15 @@ url = ""
 prefix = ""
 history = {history}
 
+[gateway]
+host = "{host}"
+port = {port}
+workers = {workers}
+threads = {threads}
+
+[worker]
+queues = ["default", "backup", "sentinel"]
+
 {card_sections}[log]
 level = "info"   # debug, info, warning, error, critical; hot-reloaded
 
@@ -67,7 +76,11 @@ def init_home(home: Path, *, force: bool = False, port: int | None = None) -> In
         CONFIG_TEMPLATE.format(
             board_id=board_id,
             history=defaults.BUS_HISTORY_MAXLEN,
-            card_sections=card_sections(port=port),
+            host=defaults.GATEWAY_HOST,
+            port=port or defaults.GATEWAY_PORT,
+            workers=defaults.GATEWAY_WORKERS,
+            threads=defaults.GATEWAY_THREADS,
+            card_sections=card_sections(),
         )
     )
     config = load_config(home, environ={})
@@ -78,17 +91,15 @@ def init_home(home: Path, *, force: bool = False, port: int | None = None) -> In
     return InitResult(home, board_id, config_path, config.secrets_path)
 
 
-def card_sections(port: int | None = None) -> str:
-    """The sections the cards write into a new mobo.toml, in the registry's (alphabetical)
-    order: each card's `[provides] init_config` hook is called as `init_config(port=port)`
-    and returns its own sections (TOML text). `port` is the board's HTTP port asked for
-    with `mobo init --port` (None: the card's default); a card that serves no HTTP ignores it."""
+def card_sections() -> str:
+    """The sections the cards write into a new mobo.toml: each card's `[provides]
+    init_config` hook returns its own (TOML text), in the registry's order."""
     registry = Registry.discover()
     blocks = []
     for name in registry.names:
         hook = registry.hook(name, "init_config")
         if hook is not None:
-            blocks.append(hook(port=port).rstrip("\n") + "\n\n")
+            blocks.append(hook().rstrip("\n") + "\n\n")
     return "".join(blocks)
 
 

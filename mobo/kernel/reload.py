@@ -18,12 +18,11 @@ APPLIERS: dict[str, Callable[[Config], None]] = {
 
 
 def flat(config: Config) -> dict[str, object]:
-    """Return every typed key (the kernel's sections and the cards') as `section.key` → value."""
-    sections = {**{name: getattr(config, name) for name in SECTIONS}, **config.typed}
+    """Return every typed key as `section.key` → value."""
     return {
         f"{name}.{key}": value
-        for name, section in sections.items()
-        for key, value in asdict(section).items()
+        for name in SECTIONS
+        for key, value in asdict(getattr(config, name)).items()
     }
 
 
@@ -52,7 +51,7 @@ class ConfigWatcher:
             LOGGER.warning("config changed but is invalid, keeping the running one: %s", exc)
             return []
         old, fresh = flat(self.config), flat(new)
-        changed = [k for k in fresh if fresh[k] != old.get(k)]
+        changed = [k for k in fresh if fresh[k] != old[k]]
         applied = [k for k in changed if k in hot_keys()]
         for key in applied:  # keys without an applier are read live from .config
             if key in APPLIERS:

@@ -108,7 +108,7 @@ def test_a_worker_freezes_what_it_loaded(home: Path, keys: Keys) -> None:
     import gc
     from types import SimpleNamespace
 
-    from components.gateway.server import GatewayApplication
+    from components.gateway import GatewayApplication
 
     from .platform_support import make_board
 

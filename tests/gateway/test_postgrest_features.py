@@ -11,7 +11,6 @@ from urllib.parse import quote
 
 import pytest
 
-from components.gateway.settings import gateway_settings
 from mobo.kernel.config import load_config
 from tests.gateway.rest_support import PG_GRANTS, Board, make_board, prepare_postgres, store_with
 
@@ -53,7 +52,7 @@ def board(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             prepare_postgres(adapter, list(PG_GRANTS))
         make_board(tmp / "home", settings)
         config = load_config(tmp / "home", environ={"MOBO_GATEWAY_AGGREGATES": "true"})
-        assert gateway_settings(config).aggregates is True
+        assert config.gateway.aggregates is True
         b = Board(config)
         b.engine = engine  # type: ignore[attr-defined]
         yield b

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mobo.exceptions import ConfigError, ManifestError
+from mobo.exceptions import ConfigError
 from mobo.kernel.config import hot_keys, load_config
 from mobo.kernel.home import init_home
 from tests.conftest import requires_cards
@@ -17,24 +17,16 @@ def write(home: Path, text: str) -> None:
     (home / "mobo.toml").write_text(text)
 
 
-@requires_cards("gateway", "worker")
 def test_defaults_when_sections_are_missing(home: Path) -> None:
-    from components.gateway.settings import gateway_settings
-    from components.worker.settings import worker_settings
-
     write(home, "[board]\nid = 'abc'\n")
     config = load_config(home, environ={})
-    assert gateway_settings(config).port == 8000
-    assert gateway_settings(config).host == "127.0.0.1"
+    assert config.gateway.port == 8000
+    assert config.gateway.host == "127.0.0.1"
     assert config.namespace == "mobo:abc"
-    assert worker_settings(config).queues == ("default", "backup", "sentinel")
+    assert config.worker.queues == ("default", "backup", "sentinel")
 
 
-@requires_cards("gateway", "worker")
 def test_environment_overrides_file(home: Path) -> None:
-    from components.gateway.settings import gateway_settings
-    from components.worker.settings import worker_settings
-
     write(home, "[gateway]\nport = 9000\n")
     config = load_config(
         home,
@@ -45,8 +37,8 @@ def test_environment_overrides_file(home: Path) -> None:
             "MOBO_DATASTORES_MAIN_DSN": "postgresql://x/y",
         },
     )
-    assert gateway_settings(config).port == 9100
-    assert worker_settings(config).queues == ("a", "b")
+    assert config.gateway.port == 9100
+    assert config.worker.queues == ("a", "b")
     assert config.log.max_bytes == 8192
     assert config.section("datastores") == {"main": {"dsn": "postgresql://x/y"}}
 
@@ -56,7 +48,6 @@ def test_unrelated_mobo_variables_are_ignored(home: Path) -> None:
     load_config(home, environ={"MOBO_TEST_REDIS_URL": "x", "MOBO_HOME": str(home)})
 
 
-@requires_cards("gateway")
 def test_unknown_key_names_file_key_and_known_keys(home: Path) -> None:
     write(home, "[gateway]\nprot = 9000\n")
     with pytest.raises(ConfigError) as err:
@@ -66,7 +57,6 @@ def test_unknown_key_names_file_key_and_known_keys(home: Path) -> None:
     assert "port" in err.value.hint
 
 
-@requires_cards("gateway")
 def test_out_of_range_value_names_key_value_and_range(home: Path) -> None:
     write(home, "[gateway]\nport = 70000\n")
     with pytest.raises(ConfigError) as err:
@@ -75,7 +65,6 @@ def test_out_of_range_value_names_key_value_and_range(home: Path) -> None:
     assert "1 to 65535" in err.value.hint
 
 
-@requires_cards("gateway")
 def test_wrong_type_from_environment_names_the_variable(home: Path) -> None:
     write(home, "")
     with pytest.raises(ConfigError) as err:
@@ -83,7 +72,6 @@ def test_wrong_type_from_environment_names_the_variable(home: Path) -> None:
     assert "MOBO_GATEWAY_PORT" in str(err.value) and "eighty" in str(err.value)
 
 
-@requires_cards("gateway")
 def test_unknown_env_key_in_known_section_is_an_error(home: Path) -> None:
     write(home, "")
     with pytest.raises(ConfigError, match="MOBO_GATEWAY_PROT"):
@@ -180,74 +168,3 @@ def test_init_writes_the_sections_cards_give_it(home: Path) -> None:
     section = config.section("realtime")
     assert {"host", "port", "http_port"} <= set(section)
     assert section["port"] != section["http_port"]
-
-
-SETTINGS = """\
-from dataclasses import dataclass
-
-from mobo.kernel.config import Config, option
-
-
-@dataclass(frozen=True, slots=True)
-class SentinelSection:
-    mode: str = option("watch", choices=("watch", "strict"))
-    interval: float = option(5.0, lo=1, hi=60, hot=True)
-    rules: tuple[str, ...] = ()
-
-
-SECTIONS = {"sentinel": SentinelSection}
-
-
-def sentinel_settings(config: Config) -> SentinelSection:
-    return config.settings("sentinel", SentinelSection)
-"""
-
-
-def sentinel_card(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str = "sentinel") -> None:
-    """A card outside the tree whose manifest declares a typed [sentinel] section."""
-    card = tmp_path / "cards" / name
-    card.mkdir(parents=True)
-    (card / "__init__.py").write_text("")
-    (card / "settings.py").write_text(SETTINGS)
-    (card / "manifest.toml").write_text(
-        f'name = "{name}"\nversion = "1"\n[provides]\nsettings = "{name}.settings:SECTIONS"\n'
-    )
-    monkeypatch.setenv("MOBO_CARD_PATH", str(tmp_path / "cards"))
-
-
-def test_a_card_declares_a_typed_section(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    sentinel_card(tmp_path, monkeypatch)
-    write(home, "[sentinel]\nrules = ['a']\n[cards]\nunplugged = ['sentinel']\n")
-    config = load_config(home, environ={"MOBO_SENTINEL_INTERVAL": "7"})
-    section = config.typed["sentinel"]
-    assert (section.mode, section.interval, section.rules) == ("watch", 7.0, ("a",))
-    assert "sentinel.interval" in hot_keys() and "sentinel.mode" not in hot_keys()
-
-
-def test_a_cards_typed_section_is_checked_as_the_kernels(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Unplugged or not, a discovered card's section fails at load as a kernel one would."""
-    sentinel_card(tmp_path, monkeypatch)
-    write(home, "[sentinel]\nmood = 'x'\n[cards]\nunplugged = ['sentinel']\n")
-    with pytest.raises(ConfigError, match=r"unknown key `sentinel\.mood`") as err:
-        load_config(home, environ={})
-    assert "mode" in err.value.hint
-    write(home, "[sentinel]\ninterval = 90\n")
-    with pytest.raises(ConfigError, match=r"sentinel\.interval = 90\.0 is out of range"):
-        load_config(home, environ={})
-    write(home, "")
-    with pytest.raises(ConfigError, match="MOBO_SENTINEL_MODE = 'loud' is not allowed"):
-        load_config(home, environ={"MOBO_SENTINEL_MODE": "loud"})
-
-
-def test_two_cards_cannot_declare_one_typed_section(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    sentinel_card(tmp_path, monkeypatch, "sentinel")
-    sentinel_card(tmp_path, monkeypatch, "sentinel2")
-    write(home, "")
-    with pytest.raises(ManifestError, match=r"card sentinel2: provides.settings declares"):
-        load_config(home, environ={})

@@ -28,19 +28,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from components.gateway.platform.settings import Limit
-from components.gateway.settings import (
-    RATE_LIMIT_BLOCK_MAX,
-    RATE_LIMIT_BLOCK_SHARE,
-    RATE_LIMIT_LEASE_S,
-)
+from mobo import defaults
 
 MAX_TRACKED = 50_000  # buckets a worker remembers; the expired ones go first
 
 
 def cap(limit: Limit) -> int:
     """The largest block a worker reserves of a bucket with this limit."""
-    share = limit.burst // RATE_LIMIT_BLOCK_SHARE
-    return max(1, min(RATE_LIMIT_BLOCK_MAX, share))
+    share = limit.burst // defaults.RATE_LIMIT_BLOCK_SHARE
+    return max(1, min(defaults.RATE_LIMIT_BLOCK_MAX, share))
 
 
 @dataclass(slots=True)
@@ -107,7 +103,7 @@ class Allowances:
         with self._lock:
             a = self._entry(refill.name, now)
             a.tokens += got - 1
-            a.expires = now + RATE_LIMIT_LEASE_S
+            a.expires = now + defaults.RATE_LIMIT_LEASE_S
             a.block = refill.want
             a.remaining = remaining
             a.reset_at = now + reset_us / 1e6

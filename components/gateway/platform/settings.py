@@ -12,7 +12,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from components.gateway.settings import gateway_settings, rate_limit_settings
 from mobo.exceptions import ConfigError
 from mobo.kernel.config import Config
 
@@ -108,7 +107,7 @@ def check_origins(origins: tuple[str, ...]) -> tuple[str, ...]:
 
 def from_config(config: Config) -> PlatformSettings:
     """Build the platform settings; raise ConfigError for a bad rate, proxy or origin."""
-    gw, rl = gateway_settings(config), rate_limit_settings(config)
+    gw, rl = config.gateway, config.rate_limit
     limits = {
         group: GroupLimits(
             parse_limit(getattr(rl, f"{group}_ip"), f"rate_limit.{group}_ip"),

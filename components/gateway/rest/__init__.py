@@ -35,7 +35,6 @@ from components.datastore.access import load_permissions
 from components.gateway.rest.api import RestApi, Stores
 from components.gateway.rest.identity import authenticator
 from components.gateway.rest.resources import RpcResource, TableResource
-from components.gateway.settings import gateway_settings
 from mobo.kernel.config import Config
 
 PREFIX = "/rest/v1"
@@ -52,7 +51,7 @@ def mount(app: falcon.App, config: Config, services: Any) -> RestApi:
         stores,
         authenticator(config, lambda: services.provided.get("auth")),
         load_permissions(config, stores),
-        aggregates=gateway_settings(config).aggregates,
+        aggregates=config.gateway.aggregates,
     )
     identify = getattr(getattr(services, "platform", None), "identify", None)
     app.add_route(f"{PREFIX}/{{table}}", TableResource(api, identify=identify))

@@ -5,7 +5,7 @@ only on the method, the path, the query string, the headers it reads (`PARSED_HE
 the profiles a header may name and whether aggregates are allowed; and it is made of
 frozen values that nothing changes afterwards, so one answer can serve every request
 that repeats those inputs, from any thread. The cache is a bounded LRU per worker
-(`PARSE_CACHE` entries). A request the parser refuses is not
+(`defaults.GATEWAY_PARSE_CACHE` entries). A request the parser refuses is not
 remembered (its error is raised each time).
 
 An app repeats the *shape* of its queries more than their values: `todos?id=eq.17`,
@@ -30,7 +30,7 @@ from components.gateway.postgrest.filters import Filter, Node
 from components.gateway.postgrest.grammar import EmbedPath
 from components.gateway.postgrest.params import RESERVED, last_word
 from components.gateway.postgrest.request import ParsedRequest, parse_request
-from components.gateway.settings import PARSE_CACHE
+from mobo import defaults
 
 # every header parse_request reads, by name in lower case
 PARSED_HEADERS = (
@@ -96,7 +96,7 @@ def _shape(params: Sequence[tuple[str, str | None]]) -> tuple[Params, list[str]]
     return tuple(shape), operands
 
 
-@lru_cache(maxsize=PARSE_CACHE)
+@lru_cache(maxsize=defaults.GATEWAY_PARSE_CACHE)
 def _template(
     method: str,
     target: tuple[str, ...],
@@ -170,7 +170,7 @@ def _fill(request: ParsedRequest, slots: Slots, operands: list[str]) -> ParsedRe
     )
 
 
-@lru_cache(maxsize=PARSE_CACHE)
+@lru_cache(maxsize=defaults.GATEWAY_PARSE_CACHE)
 def _parse(
     method: str,
     target: tuple[str, ...],
