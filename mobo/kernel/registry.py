@@ -128,8 +128,7 @@ class Registry:
         ref = self.importable(name).provides.hooks.get(hook)
         if ref is None:
             return None
-        module, _, function = ref.partition(":")
-        found: Callable[..., Any] = getattr(importlib.import_module(module), function)
+        found: Callable[..., Any] = resolve(name, hook, ref)
         return found
 
     def importable(self, name: str) -> Manifest:
@@ -166,3 +165,25 @@ class Registry:
                 loop = [*path[path.index(nxt) :], nxt]
                 return " -> ".join(loop)
             path.append(nxt)
+
+
+def resolve(card: str, key: str, ref: str) -> Any:
+    """Import `module:attr.attr`; raise ManifestError naming the card, key and reference."""
+    module_name, _, path = ref.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except Exception as exc:  # a card that fails to import is the card's error, not ours
+        raise _unresolved(card, key, ref, f"{type(exc).__name__}: {exc}") from None
+    for attr in path.split("."):
+        try:
+            target = getattr(target, attr)
+        except AttributeError:
+            raise _unresolved(card, key, ref, f"{module_name} has no {path!r}") from None
+    return target
+
+
+def _unresolved(card: str, key: str, ref: str, why: str) -> ManifestError:
+    return ManifestError(
+        f"card {card}: provides.{key} {ref!r} does not resolve ({why})",
+        hint=f"fix the reference in the {card} card's manifest.toml, or unplug it",
+    )
