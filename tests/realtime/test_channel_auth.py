@@ -14,15 +14,25 @@ from tests.gateway.rest_support import Board, make_board
 PERMISSIONS = {"todos": {"authenticated": ["select"]}}
 
 
+def sqlite_board(home: Path, permissions: dict[str, Any], *tables: str) -> Board:
+    """An in-process board on an embedded SQLite store holding `tables` (DDL)."""
+    store = {"engine": "sqlite", "path": str(home / "main.db")}
+    found = Board(make_board(home, store, permissions))
+    adapter = found.services.datastores["main"]  # type: ignore[index]
+    for ddl in tables:
+        adapter.raw(ddl)
+    adapter.refresh_schema()
+    return found
+
+
 @pytest.fixture(scope="module")
 def board(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Board]:
-    home: Path = tmp_path_factory.mktemp("channel-auth")
-    config = make_board(home, {"engine": "sqlite", "path": str(home / "main.db")}, PERMISSIONS)
-    found = Board(config)
-    adapter = found.services.datastores["main"]  # type: ignore[index]
-    adapter.raw("CREATE TABLE todos (id INTEGER PRIMARY KEY, title TEXT)")
-    adapter.raw("CREATE TABLE secrets (id INTEGER PRIMARY KEY)")
-    adapter.refresh_schema()
+    found = sqlite_board(
+        tmp_path_factory.mktemp("channel-auth"),
+        PERMISSIONS,
+        "CREATE TABLE todos (id INTEGER PRIMARY KEY, title TEXT)",
+        "CREATE TABLE secrets (id INTEGER PRIMARY KEY)",
+    )
     yield found
     found.close()
 
@@ -100,15 +110,13 @@ def test_magauths_tables_are_404_even_under_a_wildcard_grant(
 ) -> None:
     """Regression: a `"*"` select grant let a signed-in user join `auth_users`' channel on
     SQLite and MariaDB (password hashes in its changes); REST never served those tables."""
-    home: Path = tmp_path_factory.mktemp("channel-auth-wildcard")
-    grant = {"*": {"authenticated": ["select"]}}
-    config = make_board(home, {"engine": "sqlite", "path": str(home / "main.db")}, grant)
-    board = Board(config)
-    adapter = board.services.datastores["main"]  # type: ignore[index]
-    # MagAuth's tables as the embedded board keeps them, beside the user's
-    adapter.raw("CREATE TABLE auth_users (id TEXT PRIMARY KEY, encrypted_password TEXT)")
-    adapter.raw("CREATE TABLE auth_sessions (id TEXT PRIMARY KEY)")
-    adapter.refresh_schema()
+    board = sqlite_board(
+        tmp_path_factory.mktemp("channel-auth-wildcard"),
+        {"*": {"authenticated": ["select"]}},
+        # MagAuth's tables as the embedded board keeps them, beside the user's
+        "CREATE TABLE auth_users (id TEXT PRIMARY KEY, encrypted_password TEXT)",
+        "CREATE TABLE auth_sessions (id TEXT PRIMARY KEY)",
+    )
     try:
         token = board.user()
         for table in ("auth_users", "auth_sessions"):
